@@ -1,0 +1,2 @@
+"""Offtake: flexible loads on a power system surplus."""
+__version__ = "0.1.0"
