@@ -1,0 +1,1 @@
+"""Simulators that speak the real protocols, so drivers are exercised without hardware."""
