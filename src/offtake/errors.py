@@ -27,14 +27,14 @@ class Problem:
 
     file: str
     rule: str
-    row: int | None = None  # 1-based data row (header excluded), None for whole-file problems
+    row: int | None = None  # 1-based line number in the file (a CSV header is line 1)
     column: str | None = None
     value: str | None = None
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += f", line {self.row}"
         if self.column:
             where += f", column '{self.column}'"
         text = f"{where}: {self.rule}"

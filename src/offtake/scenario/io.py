@@ -1,0 +1,364 @@
+"""Read and write scenario folders, with every problem reported at once.
+
+``load_scenario(source)`` accepts a built-in scenario name (``"pakistan-2025"``) or a
+folder path.  Problems are gathered across all files and raised together as one
+:class:`~offtake.errors.ScenarioError`, each naming file, line, column and rule.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from offtake.errors import InputError, NotFoundError, ProblemCollector
+from offtake.scenario.schema import (
+    FlexLoadRow,
+    GeneratorRow,
+    HydroBudgetRow,
+    LineRow,
+    RegionRow,
+    Scenario,
+    ScenarioConfig,
+)
+
+DEFAULT_SCENARIO = "pakistan-2025"
+_MAX_PER_RULE = 10  # list at most this many offenders of one rule in one file
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with Offtake."""
+    root = resources.files("offtake.scenario") / "builtin"
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "scenario.yaml").is_file())
+
+
+def builtin_path(name: str) -> Path:
+    if name not in builtin_names():
+        raise NotFoundError(
+            f"unknown built-in scenario {name!r}; built-in scenarios: {', '.join(builtin_names())}"
+        )
+    return Path(str(resources.files("offtake.scenario") / "builtin" / name))
+
+
+def resolve(source: str | os.PathLike[str] | None) -> Path:
+    """Turn a built-in name or a folder path into a folder path."""
+    if source is None:
+        return builtin_path(DEFAULT_SCENARIO)
+    text = str(source)
+    path = Path(text)
+    if path.is_dir():
+        return path
+    if path.is_file() and path.name.endswith((".yaml", ".yml")):
+        return path.parent
+    if text in builtin_names():
+        return builtin_path(text)
+    raise NotFoundError(
+        f"scenario {text!r} is neither a folder with scenario.yaml nor a built-in scenario "
+        f"({', '.join(builtin_names())})"
+    )
+
+
+def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
+    """Load and validate a scenario folder or built-in scenario.
+
+    Raises :class:`~offtake.errors.ScenarioError` listing every problem found.
+    """
+    folder = resolve(source)
+    pc = ProblemCollector()
+    cfg_file = folder / "scenario.yaml"
+    if not cfg_file.is_file():
+        raise InputError(f"{folder}: no scenario.yaml in this folder")
+    try:
+        raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"scenario.yaml: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError("scenario.yaml: expected a mapping of settings at the top level")
+    config = _validate_model(ScenarioConfig, raw, "scenario.yaml", None, pc)
+    if config is None:
+        pc.raise_if_any(f"scenario in {folder} is not valid")
+        raise AssertionError("unreachable")  # pragma: no cover
+    files = config.files
+    tz = config.timezone
+
+    regions = _read_table(folder, files.regions, RegionRow, pc)
+    gens = _read_table(folder, files.generators, GeneratorRow, pc)
+    lines = _read_table(folder, files.lines, LineRow, pc)
+    budgets = _read_table(folder, files.hydro_budgets, HydroBudgetRow, pc, optional=True)
+    flex = _read_table(folder, files.flex_loads, FlexLoadRow, pc, optional=True)
+    demand = _read_series(folder, files.demand, tz, pc, kind="demand")
+    profiles = _read_series(folder, files.profiles, tz, pc, kind="profile", optional=True)
+
+    region_set = set(regions.index) if regions is not None else set()
+    if regions is not None and gens is not None:
+        _check_refs(gens, "region", region_set, files.generators, "region", pc)
+    if regions is not None and lines is not None:
+        _check_refs(lines, "from_region", region_set, files.lines, "region", pc)
+        _check_refs(lines, "to_region", region_set, files.lines, "region", pc)
+        for i, (name, row) in enumerate(lines.iterrows()):
+            if row.from_region == row.to_region:
+                pc.add(files.lines, "a line must join two different regions", int(row["_line"]), "to_region", row.to_region)
+    if flex is not None and regions is not None:
+        for name, row in flex.iterrows():
+            unknown = [r for r in str(row["regions"]).split() if r not in region_set]
+            if unknown:
+                pc.add(files.flex_loads, f"unknown region(s) {unknown}; known: {sorted(region_set)}", int(row["_line"]), "regions")
+    if demand is not None and regions is not None:
+        missing = [r for r in regions.index if r not in demand.columns]
+        extra = [c for c in demand.columns if c not in region_set]
+        if missing:
+            pc.add(files.demand, f"no demand column for region(s) {missing}", 1)
+        if extra:
+            pc.add(files.demand, f"column(s) {extra} name no region in {files.regions}", 1)
+    profiles_unreadable = profiles is None and (folder / files.profiles).is_file()
+    if gens is not None and not profiles_unreadable:
+        prof_cols = set(profiles.columns) if profiles is not None else set()
+        for name, row in gens.iterrows():
+            if row["profile"] and row["profile"] not in prof_cols:
+                pc.add(files.generators, f"profile {row['profile']!r} is not a column of {files.profiles}", int(row["_line"]), "profile", row["profile"])
+    if demand is not None and profiles is not None and not demand.index.equals(profiles.index):
+        pc.add(files.profiles, f"timestamps differ from those of {files.demand} (both must cover the same hours)")
+    if demand is not None:
+        years = sorted(set(demand.index.year))
+        if years != sorted(set(config.years)):
+            pc.add("scenario.yaml", f"'years' says {sorted(config.years)} but {files.demand} covers {years}", column="years")
+    budget_wide = pd.DataFrame(columns=range(1, 13), dtype=float)
+    if gens is not None:
+        hydro_gens = set(gens.index[gens["hydro_budget"]])
+        if budgets is not None:
+            for _, row in budgets.iterrows():
+                if row["generator"] not in hydro_gens:
+                    pc.add(files.hydro_budgets, f"generator {row['generator']!r} is not a hydro_budget generator in {files.generators}", int(row["_line"]), "generator", row["generator"])
+            dup = budgets.duplicated(["generator", "month"], keep="first")
+            for _, row in budgets[dup].iterrows():
+                pc.add(files.hydro_budgets, "duplicate (generator, month)", int(row["_line"]), "month", row["month"])
+            budget_wide = budgets.pivot_table(index="generator", columns="month", values="energy_mwh", aggfunc="sum")
+            budget_wide = budget_wide.reindex(columns=range(1, 13))
+        for g in sorted(hydro_gens):
+            if g not in budget_wide.index or budget_wide.loc[g].isna().any():
+                pc.add(files.hydro_budgets, f"hydro_budget generator {g!r} needs an energy_mwh for each month 1..12")
+    if not region_set and regions is not None:
+        pc.add(files.regions, "at least one region is required")
+    pc.raise_if_any(f"scenario '{config.name}' in {folder} is not valid")
+    assert regions is not None and gens is not None and lines is not None and demand is not None
+
+    def drop(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+        if df is None:
+            return pd.DataFrame(columns=columns)
+        return df.drop(columns=["_line"])
+
+    flex_cols = list(FlexLoadRow.model_fields)
+    flex_df = drop(flex, flex_cols)
+    if flex is None:
+        flex_df = flex_df.set_index("name")
+    demand = demand[list(regions.index)]
+    profiles = profiles if profiles is not None else pd.DataFrame(index=demand.index)
+    return Scenario(
+        config=config,
+        regions=drop(regions, []),
+        generators=drop(gens, []),
+        lines=drop(lines, []),
+        demand_mw=demand,
+        profiles_pu=profiles,
+        hydro_budgets_mwh=budget_wide.astype(float),
+        flex_loads=flex_df,
+        source=str(folder),
+    )
+
+
+def _validate_model(model: type[BaseModel], data: dict[str, Any], file: str, line: int | None, pc: ProblemCollector) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            rule = err["msg"]
+            if err["type"] == "extra_forbidden":
+                rule = "unknown column" if line is not None else "unknown setting"
+            value = err.get("input")
+            pc.add(file, rule, line, loc or None, None if isinstance(value, dict) else value)
+        return None
+
+
+def _read_csv(path: Path, file: str, pc: ProblemCollector, **kw: Any) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path, skipinitialspace=True, **kw)
+    except pd.errors.EmptyDataError:
+        pc.add(file, "file is empty (a header row is required)")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        pc.add(file, f"not a readable CSV file: {str(exc).strip()}")
+    return None
+
+
+def _read_table(folder: Path, file: str, model: type[BaseModel], pc: ProblemCollector, optional: bool = False) -> pd.DataFrame | None:
+    path = folder / file
+    if not path.is_file():
+        if not optional:
+            pc.add(file, "file not found")
+        return None
+    df = _read_csv(path, file, pc, dtype=str, keep_default_na=False)
+    if df is None:
+        return None
+    df.columns = [str(c).strip() for c in df.columns]
+    required = [n for n, f in model.model_fields.items() if f.is_required()]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        pc.add(file, f"missing required column(s) {missing}", 1)
+        return None
+    rows = []
+    bad = False
+    for i, rec in enumerate(df.to_dict("records")):
+        line = i + 2
+        data = {k: v for k, v in rec.items() if not (isinstance(v, str) and v.strip() == "" and k in model.model_fields and not model.model_fields[k].is_required())}
+        for k, v in data.items():
+            if isinstance(v, str) and v.strip().lower() in {"nan", "inf", "-inf", "infinity"}:
+                data[k] = v.strip().lower()  # pydantic rejects these for numbers with a clear message
+        row = _validate_model(model, data, file, line, pc)
+        if row is None:
+            bad = True
+            continue
+        rows.append({**row.model_dump(), "_line": line})
+    key = "name" if "name" in model.model_fields else None
+    out = pd.DataFrame(rows, columns=[*model.model_fields, "_line"])
+    if key:
+        dup = out[key].duplicated(keep="first")
+        for _, row in out[dup].iterrows():
+            pc.add(file, f"duplicate name (first defined earlier in {file})", int(row["_line"]), key, row[key])
+        out = out[~dup].set_index(key)
+    if bad:
+        return out if len(out) else None
+    return out
+
+
+def _check_refs(df: pd.DataFrame, column: str, known: set[str], file: str, what: str, pc: ProblemCollector) -> None:
+    bad = df[~df[column].isin(known)]
+    for _, row in bad.head(_MAX_PER_RULE).iterrows():
+        pc.add(file, f"unknown {what}; known: {sorted(known)}", int(row["_line"]), column, row[column])
+    if len(bad) > _MAX_PER_RULE:
+        pc.add(file, f"... and {len(bad) - _MAX_PER_RULE} more rows with an unknown {what}", column=column)
+
+
+def _read_series(folder: Path, file: str, tz: str, pc: ProblemCollector, kind: str, optional: bool = False) -> pd.DataFrame | None:
+    """Read a wide hourly table: a ``timestamp`` column plus one numeric column per series."""
+    path = folder / file
+    if not path.is_file():
+        if not optional:
+            pc.add(file, "file not found")
+        return None
+    df = _read_csv(path, file, pc)
+    if df is None:
+        return None
+    df.columns = [str(c).strip() for c in df.columns]
+    if "timestamp" not in df.columns:
+        pc.add(file, "missing required column 'timestamp'", 1)
+        return None
+    if df.columns.duplicated().any():
+        pc.add(file, f"duplicate column names {sorted(set(df.columns[df.columns.duplicated()]))}", 1)
+        return None
+    index = parse_timestamps(df["timestamp"], tz, file, pc)
+    values = df.drop(columns=["timestamp"])
+    ok = True
+    for col in values.columns:
+        num = pd.to_numeric(values[col], errors="coerce")
+        not_num = num.isna() & values[col].notna() & ~values[col].astype(str).str.strip().str.lower().isin(["nan", ""])
+        nan = num.isna() & ~not_num
+        _report_mask(not_num, file, col, "value is not a number", pc, values[col])
+        _report_mask(nan, file, col, "value is missing (NaN)", pc, values[col])
+        finite = num.where(np.isfinite(num))
+        inf = num.notna() & finite.isna()
+        _report_mask(inf, file, col, "value is infinite", pc, values[col])
+        _report_mask(finite < 0, file, col, f"negative {'demand' if kind == 'demand' else 'availability'} [must be >= 0]", pc, values[col])
+        if kind == "profile":
+            _report_mask(finite > 1, file, col, "availability above 1 per unit [profiles are 0..1]", pc, values[col])
+        ok &= not (not_num.any() or nan.any() or inf.any() or (finite < 0).any() or (kind == "profile" and (finite > 1).any()))
+        values[col] = num
+    if index is None or not ok:
+        return None
+    out = values.astype(float)
+    out.index = index
+    out.index.name = "snapshot"
+    return out
+
+
+def _report_mask(mask: pd.Series, file: str, column: str, rule: str, pc: ProblemCollector, raw: pd.Series) -> None:
+    idx = np.flatnonzero(mask.to_numpy())
+    for i in idx[:_MAX_PER_RULE]:
+        pc.add(file, rule, int(i) + 2, column, raw.iloc[i])
+    if len(idx) > _MAX_PER_RULE:
+        pc.add(file, f"... and {len(idx) - _MAX_PER_RULE} more rows: {rule}", column=column)
+
+
+def parse_timestamps(raw: pd.Series, tz: str, file: str, pc: ProblemCollector) -> pd.DatetimeIndex | None:
+    """Parse ISO 8601 timestamps into a tz-aware hourly index; report gaps, duplicates, DST trouble.
+
+    Timestamps with an offset are taken as given; naive ones are read in the scenario's
+    time zone (ambiguous or non-existent local hours around DST changes are errors).
+    """
+    text = raw.astype(str).str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    bad = parsed.isna()
+    for i in np.flatnonzero(bad.to_numpy())[:_MAX_PER_RULE]:
+        pc.add(file, "not an ISO 8601 timestamp", int(i) + 2, "timestamp", raw.iloc[i])
+    if bad.any():
+        return None
+    has_offset = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    if not has_offset.all():
+        if has_offset.any():
+            pc.add(file, "mixes timestamps with and without a UTC offset", column="timestamp")
+            return None
+        naive = pd.to_datetime(text, format="ISO8601")
+        try:
+            local = pd.DatetimeIndex(naive).tz_localize(tz, ambiguous="raise", nonexistent="raise")
+        except Exception as exc:  # pytz/zoneinfo raise several types for DST problems
+            pc.add(file, f"local time is ambiguous or does not exist in {tz} (daylight saving change): {exc}; give timestamps with a UTC offset", column="timestamp")
+            return None
+        utc = local.tz_convert("UTC")
+    else:
+        utc = pd.DatetimeIndex(parsed)
+    dup = utc.duplicated()
+    for i in np.flatnonzero(dup)[:_MAX_PER_RULE]:
+        pc.add(file, "duplicate timestamp", int(i) + 2, "timestamp", raw.iloc[i])
+    if dup.any():
+        return None
+    if len(utc) < 2:
+        pc.add(file, "at least two hourly rows are required", column="timestamp")
+        return None
+    step = np.diff(((utc - utc[0]) / pd.Timedelta(hours=1)).to_numpy())  # hours between rows
+    bad_steps = np.flatnonzero(step != 1.0)
+    for i in bad_steps[:_MAX_PER_RULE]:
+        what = "timestamps out of order" if step[i] <= 0 else f"gap of {step[i]:g} h after the previous row (hourly rows required)"
+        pc.add(file, what, int(i) + 3, "timestamp", raw.iloc[i + 1])
+    if len(bad_steps) > _MAX_PER_RULE:
+        pc.add(file, f"... and {len(bad_steps) - _MAX_PER_RULE} more rows that are not one hour after the previous", column="timestamp")
+    if len(bad_steps):
+        return None
+    return utc.tz_convert(tz)
+
+
+def export_scenario(name: str, dest: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Copy a built-in scenario to ``dest`` so it can be edited.  Atomic: all or nothing."""
+    src = builtin_path(name)
+    out = Path(dest)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} exists and is not empty; choose a new folder or pass --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for f in src.iterdir():
+            if f.is_file() and not f.name.startswith("."):
+                shutil.copy2(f, tmp / f.name)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

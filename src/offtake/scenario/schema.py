@@ -1,0 +1,192 @@
+"""The scenario data model: what a power system looks like to Offtake.
+
+A scenario is a folder holding ``scenario.yaml`` and CSV tables.  This module
+declares the fields, their units and their rules (pydantic v2); ``io.py`` reads a
+folder, validates every row and returns an immutable :class:`Scenario`.
+
+Units live in field names: ``_mw`` (MW), ``_mwh`` (MWh), ``_pu`` (per unit, 0..1),
+``_usd_per_mwh`` (US dollars per MWh), ``_pkr_per_kwh`` (rupees per kWh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RegionRow(_Row):
+    """One row of ``regions.csv``: a node of the transport model."""
+
+    name: Name
+    description: str = ""
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class GeneratorRow(_Row):
+    """One row of ``generators.csv``: an aggregated fleet of one technology in one region.
+
+    Available power in hour t [MW] = capacity_mw * profile_t (when ``profile`` names a
+    column of profiles.csv) or capacity_mw * (1 - forced_outage_rate) otherwise;
+    hydro fleets with ``hydro_budget`` true are further limited by their monthly
+    energy in hydro_budgets.csv.
+    """
+
+    name: Name
+    region: Name
+    technology: Name
+    capacity_mw: NonNeg
+    marginal_cost_usd_per_mwh: Annotated[float, Field(ge=-1000, le=10000, allow_inf_nan=False)]
+    min_output_pu: Share = 0.0
+    forced_outage_rate: Share = 0.0
+    profile: str = ""
+    hydro_budget: bool = False
+
+
+class LineRow(_Row):
+    """One row of ``lines.csv``: a corridor between two regions (transport model)."""
+
+    name: Name
+    from_region: Name
+    to_region: Name
+    capacity_forward_mw: NonNeg
+    capacity_backward_mw: NonNeg
+    loss_pu: Annotated[float, Field(ge=0, lt=0.5, allow_inf_nan=False)] = 0.0
+
+
+class HydroBudgetRow(_Row):
+    """One row of ``hydro_budgets.csv``: energy a hydro fleet may generate in a month."""
+
+    generator: Name
+    month: Annotated[int, Field(ge=1, le=12)]
+    energy_mwh: NonNeg
+
+
+class FlexKind(StrEnum):
+    """How a flexible load may be operated."""
+
+    INTERRUPTIBLE = "interruptible"  # runs only when power is surplus (Bitcoin mining)
+    DEFERRABLE = "deferrable"  # energy may move within a window (AI training)
+    FIRM = "firm"  # served every hour, or by backup at a cost (AI inference)
+
+
+class FlexLoadRow(_Row):
+    """One row of ``flex_loads.csv``: a type of flexible load the planner may site.
+
+    ``value_usd_per_mwh`` is what one MWh consumed earns (gross of electricity);
+    ``capex_usd_per_mw_year`` the annualised capital cost of one MW of this load.
+    """
+
+    name: Name
+    kind: FlexKind
+    value_usd_per_mwh: NonNeg
+    capex_usd_per_mw_year: NonNeg
+    max_mw_per_region: NonNeg
+    min_site_mw: NonNeg = 0.0
+    window_h: Annotated[int, Field(ge=1, le=8760)] = 24
+    max_off_share: Share = 1.0
+    backup_cost_usd_per_mwh: NonNeg = 0.0
+    regions: str = ""  # space-separated region names where it may be sited; empty = all
+
+
+class Tariffs(_Row):
+    """Tariff figures [currency per kWh unless named otherwise]."""
+
+    offered_pkr_per_kwh: NonNeg = 22.98
+    capacity_charge_pkr_per_kwh: NonNeg = 16.67
+    energy_charge_pkr_per_kwh: NonNeg = 9.67
+    average_ppp_pkr_per_kwh: NonNeg = 25.98
+    industrial_pkr_per_kwh: NonNeg = 34.0
+    capacity_charges_pkr_bn: NonNeg = 1806.0
+    network_charge_pkr_per_kwh: NonNeg = 1.5
+
+
+class Files(_Row):
+    regions: str = "regions.csv"
+    generators: str = "generators.csv"
+    lines: str = "lines.csv"
+    demand: str = "demand.csv"
+    profiles: str = "profiles.csv"
+    hydro_budgets: str = "hydro_budgets.csv"
+    flex_loads: str = "flex_loads.csv"
+
+
+class ScenarioConfig(_Row):
+    """The contents of ``scenario.yaml``."""
+
+    name: Name
+    description: str = ""
+    timezone: str = "UTC"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    usd_exchange_rate: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    years: list[Annotated[int, Field(ge=1990, le=2100)]] = Field(min_length=1)
+    reserve_margin: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    value_of_lost_load_usd_per_mwh: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 5000.0
+    programme_cap_mw: NonNeg | None = None
+    tariffs: Tariffs = Tariffs()
+    files: Files = Files()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as 'Asia/Karachi')") from exc
+        return v
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated, immutable scenario.
+
+    Tables are pandas objects; treat them as read-only (stages copy before changing).
+
+    - ``regions``: DataFrame indexed by region name.
+    - ``generators``: DataFrame indexed by generator name (columns as :class:`GeneratorRow`).
+    - ``lines``: DataFrame indexed by line name.
+    - ``demand_mw``: DataFrame, tz-aware hourly DatetimeIndex ``snapshot``, one column per region [MW].
+    - ``profiles_pu``: DataFrame, same index, one column per availability profile [per unit].
+    - ``hydro_budgets_mwh``: DataFrame indexed by generator, columns months 1..12 [MWh].
+    - ``flex_loads``: DataFrame indexed by flexible-load type name.
+    """
+
+    config: ScenarioConfig
+    regions: pd.DataFrame
+    generators: pd.DataFrame
+    lines: pd.DataFrame
+    demand_mw: pd.DataFrame
+    profiles_pu: pd.DataFrame
+    hydro_budgets_mwh: pd.DataFrame
+    flex_loads: pd.DataFrame
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def snapshots(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.demand_mw.index)
+
+    @property
+    def region_names(self) -> list[str]:
+        return list(self.regions.index)
+
+    def snapshot_weight_h(self) -> pd.Series:
+        """Hours each snapshot stands for (1.0 for an hourly scenario)."""
+        return pd.Series(1.0, index=self.snapshots, name="weight_h")
