@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 from offtake.economics._checks import FloatArray, as_array, out
 from offtake.economics.finance import (HOURS_PER_MONTH, HOURS_PER_YEAR, PKR_PER_USD, irr, npv,
                                        payback_periods, rate_per_period,
-                                       usd_per_mwh_to_pkr_per_kwh)
+                                       usd_per_mwh_to_pkr_per_kwh, with_replacements)
 from offtake.errors import InputError
 
 #: Industry-average PUE, 2024 (markets.md); hyperscale 1.1-1.2.
@@ -185,10 +185,12 @@ def aidc_cashflows_usd(case: AidcCase, *, rental_usd_per_gpu_hour: ArrayLike,
 
     Each month: grid hours ``730 x uptime`` earn full revenue and pay the tariff;
     curtailed hours earn the inference share's revenue and pay backup fuel under
-    ``BACKUP``, nothing under ``CURTAIL``; fixed opex is paid every month.  GPUs are
-    bought again at the end of each GPU life within the horizon.  The facility's
+    ``BACKUP``, nothing under ``CURTAIL``; fixed opex is paid every month.  At the
+    end of each GPU life the GPUs are bought again only if it pays, else the site
+    closes (:func:`~offtake.economics.finance.with_replacements`, which also credits
+    GPUs alive at the horizon end their undepreciated value).  The facility's
     undepreciated value (straight line over ``facility_life_years``) is credited in
-    the last month; GPUs have no residual value.
+    the last month.
     """
     rent = as_array("rental_usd_per_gpu_hour", rental_usd_per_gpu_hour, min_value=0.0)
     up = as_array("uptime_share", uptime_share, min_value=0.0, max_value=1.0)
@@ -201,11 +203,11 @@ def aidc_cashflows_usd(case: AidcCase, *, rental_usd_per_gpu_hour: ArrayLike,
         monthly = monthly + rev_full * (1.0 - up) * inf - case.backup_usd_per_mwh * case.mw * cut_h * inf
     monthly = monthly - case.fixed_opex_share_per_year * case.facility_capex_usd_per_mw * case.mw / 12
     n_months = monthly.shape[-1]
+    life_m = max(1, int(round(case.gpu.life_years * 12)))
+    monthly = with_replacements(monthly, case.n_gpus * case.gpu.price_usd, life_m)
     cf = np.zeros(monthly.shape[:-1] + (n_months + 1,))
     cf[..., 1:] = monthly
     cf[..., 0] -= case.capex_usd
-    life_m = max(1, int(round(case.gpu.life_years * 12)))
-    cf[..., life_m:n_months:life_m] -= case.n_gpus * case.gpu.price_usd
     facility = case.facility_capex_usd_per_mw * case.mw
     cf[..., -1] += facility * max(0.0, 1.0 - n_months / (12.0 * case.facility_life_years))
     return cf

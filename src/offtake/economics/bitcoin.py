@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 from offtake.economics._checks import FloatArray, as_array, out
 from offtake.economics.finance import (HOURS_PER_MONTH, PKR_PER_USD, irr, npv,
                                        payback_periods, rate_per_period,
-                                       usd_per_mwh_to_pkr_per_kwh)
+                                       usd_per_mwh_to_pkr_per_kwh, with_replacements)
 from offtake.errors import InputError
 
 SECONDS_PER_DAY = 86_400.0
@@ -235,8 +235,10 @@ def mining_cashflows_usd(fleet: Fleet, *, btc_price_usd: ArrayLike, difficulty: 
     Month ``m`` (time on the last axis, length M) earns
     ``(revenue_per_mwh - electricity - opex) x MW x 730 h x uptime``; with
     ``economic_shutdown`` a month whose margin is negative is not mined (margin 0,
-    no energy drawn).  Period 0 pays machines + infrastructure; machines are
-    replaced (bought again) every ``life_years`` within the horizon, no salvage.
+    no energy drawn).  Period 0 pays machines + infrastructure; at the end of each
+    machine life the fleet is bought again only if it pays
+    (:func:`~offtake.economics.finance.with_replacements`), and machines alive at the
+    horizon end are credited their undepreciated value.
     All path inputs broadcast to a common ``(..., M)`` shape; the result is
     ``(..., M + 1)``.
     """
@@ -250,13 +252,12 @@ def mining_cashflows_usd(fleet: Fleet, *, btc_price_usd: ArrayLike, difficulty: 
     if economic_shutdown:
         margin = np.maximum(margin, 0.0)
     monthly = margin * (fleet.power_mw * HOURS_PER_MONTH) * up
-    n_months = monthly.shape[-1]
-    cf = np.zeros(monthly.shape[:-1] + (n_months + 1,))
+    life_m = max(1, int(round(fleet.miner.life_years * 12)))
+    monthly = with_replacements(monthly, fleet.capex_usd, life_m)
+    cf = np.zeros(monthly.shape[:-1] + (monthly.shape[-1] + 1,))
     cf[..., 1:] = monthly
     infra = as_array("infrastructure_usd_per_mw", infrastructure_usd_per_mw, min_value=0.0)
     cf[..., 0] -= fleet.capex_usd + float(infra) * fleet.power_mw
-    life_m = max(1, int(round(fleet.miner.life_years * 12)))
-    cf[..., life_m:n_months:life_m] -= fleet.capex_usd
     return cf
 
 

@@ -18,7 +18,7 @@ from offtake.errors import InputError
 
 __all__ = ["HOURS_PER_MONTH", "HOURS_PER_YEAR", "PKR_PER_USD", "annuity_factor",
            "discount_factors", "irr", "npv", "payback_periods", "pkr_per_kwh_to_usd_per_mwh",
-           "rate_per_period", "usd_per_mwh_to_pkr_per_kwh"]
+           "rate_per_period", "usd_per_mwh_to_pkr_per_kwh", "with_replacements"]
 
 
 def rate_per_period(annual_rate: ArrayLike, periods_per_year: int = 12) -> Any:
@@ -195,3 +195,42 @@ def pkr_per_kwh_to_usd_per_mwh(pkr_per_kwh: ArrayLike, pkr_per_usd: float = PKR_
     x = as_array("pkr_per_kwh", pkr_per_kwh)
     fx = float(as_array("pkr_per_usd", pkr_per_usd, min_value=0.0, strict=True))
     return out(x * 1000.0 / fx)
+
+
+def with_replacements(monthly_usd: ArrayLike, replacement_usd: float, life_months: int) -> FloatArray:
+    """Monthly cash with equipment replaced at the end of each life, when it pays [USD].
+
+    ``monthly_usd[..., j]`` is the cash of month ``j + 1`` with the equipment running.
+    At the end of each life (month ``life``, ``2 life``, ...) the owner buys new
+    equipment for ``replacement_usd`` only if that month's cash, repeated over a
+    whole life, repays it (undiscounted); otherwise the site closes
+    and every later month is 0.  Equipment alive at the horizon end is credited its
+    undepreciated value (straight line over ``life``) in the last month.  Only the
+    (few) life boundaries are looped over; paths stay vectorised.
+
+    >>> with_replacements([5.0, 5.0, 5.0, 5.0], 8.0, 2).tolist()
+    [5.0, -3.0, 5.0, 5.0]
+    >>> with_replacements([5.0, 3.0, 5.0, 5.0], 8.0, 2).tolist()
+    [5.0, 3.0, 0.0, 0.0]
+    >>> with_replacements([5.0, 5.0, 5.0], 8.0, 2).tolist()
+    [5.0, -3.0, 9.0]
+    """
+    cf = np.array(as_array("monthly_usd", monthly_usd), dtype=float, copy=True)
+    if cf.ndim == 0:
+        raise InputError("monthly_usd must have months on its last axis")
+    if life_months < 1:
+        raise InputError(f"life_months must be >= 1 (got {life_months})")
+    cost = float(as_array("replacement_usd", replacement_usd, min_value=0.0))
+    n = cf.shape[-1]
+    alive = np.ones(cf.shape[:-1], dtype=bool)
+    start = life_months
+    while start < n:
+        renew = alive & (cf[..., start - 1] * life_months >= cost)
+        cf[..., start - 1] -= np.where(renew, cost, 0.0)
+        cf[..., start:] = np.where(renew[..., None], cf[..., start:], 0.0)
+        alive = renew
+        start += life_months
+    used = n - (start - life_months)
+    if used < life_months:
+        cf[..., -1] += np.where(alive, cost * (1.0 - used / life_months), 0.0)
+    return np.asarray(cf)
