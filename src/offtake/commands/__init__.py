@@ -11,6 +11,10 @@ import importlib
 import typer
 
 MODULES: list[str] = [
+    "scenario",
+    "assess",
+    "headroom",
+    "agent",
 ]
 
 

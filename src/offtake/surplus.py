@@ -1,0 +1,207 @@
+"""Surplus assessment: how much power a new interruptible load could take, where and when.
+
+For every region r and hour t:
+
+* ``available_mw``  = sum over the region's generators of what they could produce:
+  ``capacity * profile`` (solar, wind, run-of-river, bagasse) or
+  ``capacity * (1 - forced_outage_rate)``; hydro with a monthly energy budget is
+  capped at ``budget / hours in the month`` (the budget spread evenly).
+* ``local_surplus_mw`` = available - demand * (1 + reserve_margin): what is left in the
+  region once households and the reserve are served (negative = the region must import).
+* ``hostable_mw`` = the largest new load region r could take on its own, every other
+  region's households still served, limited by the corridors (max-flow / min-cut over the
+  region graph, see :func:`offtake.network.max_hostable_mw`).
+* ``national_mw`` = the largest total new load the whole system could take in that hour
+  with loads placed anywhere, households and reserves everywhere served, corridor limits
+  and losses respected (one linear programme over all hours, HiGHS via linopy; hours
+  in which no region needs imports are solved in closed form).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from offtake.headroom import DEFAULT_RATES, HeadroomResult, curtailment_headroom
+from offtake.network import incidence, max_hostable_mw
+from offtake.scenario.schema import Scenario
+from offtake.solver import solve_quietly
+
+SHARES_OF_HOURS = (0.5, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True, eq=False)
+class SurplusResult:
+    """Hourly surplus by region.  All frames: tz-aware hourly index x region [MW]."""
+
+    scenario_name: str
+    available_mw: pd.DataFrame
+    demand_mw: pd.DataFrame
+    local_surplus_mw: pd.DataFrame
+    hostable_mw: pd.DataFrame
+    national_mw: pd.Series
+    national_split_mw: pd.DataFrame
+    household_shortfall_mw: pd.Series
+    headroom: dict[str, HeadroomResult]
+    reserve_margin: float
+
+    def available_at_least(self, shares: tuple[float, ...] = SHARES_OF_HOURS) -> pd.DataFrame:
+        """MW of new load that could be hosted in at least each share of hours (rows: region + NATIONAL)."""
+        frame = self.hostable_mw.assign(NATIONAL=self.national_mw)
+        rows = {f"p{int(round(s * 100))}_mw": frame.quantile(1 - s) for s in shares}
+        return pd.DataFrame(rows)
+
+    def duration_curves(self) -> pd.DataFrame:
+        """Each region's hostable MW (and the national total) sorted high to low, by hour rank."""
+        frame = self.hostable_mw.assign(NATIONAL=self.national_mw)
+        data = -np.sort(-frame.to_numpy(), axis=0)
+        out = pd.DataFrame(data, columns=frame.columns)
+        out.index = pd.Index(np.arange(1, len(out) + 1), name="hour_rank")
+        return out
+
+    def month_hour(self, column: str = "NATIONAL") -> pd.DataFrame:
+        """Mean surplus [MW] by month (rows 1..12) and hour of day (columns 0..23)."""
+        series = self.national_mw if column == "NATIONAL" else self.hostable_mw[column]
+        idx = pd.DatetimeIndex(series.index)
+        table = series.groupby([idx.month, idx.hour]).mean().unstack()
+        table.index.name, table.columns.name = "month", "hour"
+        return table
+
+    def headroom_frame(self) -> pd.DataFrame:
+        rows = []
+        for region, res in self.headroom.items():
+            for p in res.points:
+                rows.append({"region": region, "rate_percent": p.rate * 100, "headroom_mw": p.headroom_mw,
+                             "curtailed_hours_per_year": p.curtailed_hours_per_year,
+                             "mean_event_hours": p.mean_event_hours, "mean_run_hours": p.mean_run_hours})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict[str, object]:
+        hours = len(self.national_mw)
+        at_least = self.available_at_least()
+        return {
+            "scenario": self.scenario_name,
+            "hours": hours,
+            "reserve_margin": self.reserve_margin,
+            "national": {
+                "mean_mw": float(self.national_mw.mean()),
+                "min_mw": float(self.national_mw.min()),
+                "max_mw": float(self.national_mw.max()),
+                **{k: float(v) for k, v in at_least.loc["NATIONAL"].items()},
+                "surplus_energy_gwh": float(self.national_mw.sum() / 1e3),
+            },
+            "regions": {
+                r: {"mean_mw": float(self.hostable_mw[r].mean()),
+                    "local_mean_mw": float(self.local_surplus_mw[r].mean()),
+                    **{k: float(v) for k, v in at_least.loc[r].items()}}
+                for r in self.hostable_mw.columns
+            },
+            "household_shortfall": {
+                "hours": int((self.household_shortfall_mw > 1e-6).sum()),
+                "energy_mwh": float(self.household_shortfall_mw.sum()),
+            },
+            "headroom": {r: h.to_dict() for r, h in self.headroom.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary(), indent=2)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: snapshot, region, available, demand, local surplus, hostable."""
+        parts = {
+            "available_mw": self.available_mw, "demand_mw": self.demand_mw,
+            "local_surplus_mw": self.local_surplus_mw, "hostable_mw": self.hostable_mw,
+            "national_split_mw": self.national_split_mw,
+        }
+        long = pd.concat({k: v.stack() for k, v in parts.items()}, axis=1)
+        long.index.names = ["snapshot", "region"]
+        return long.reset_index()
+
+
+def available_by_generator_mw(scenario: Scenario) -> pd.DataFrame:
+    """Power each generator could produce in each hour [MW] (snapshot x generator)."""
+    gens = scenario.generators
+    idx = scenario.snapshots
+    cap = gens["capacity_mw"].to_numpy(float)
+    base = cap * (1.0 - gens["forced_outage_rate"].to_numpy(float))
+    out = np.broadcast_to(base, (len(idx), len(gens))).copy()
+    prof = gens["profile"].to_numpy(dtype=object)
+    has = np.array([bool(p) for p in prof])
+    if has.any():
+        out[:, has] = scenario.profiles_pu[list(prof[has])].to_numpy() * cap[has]
+    hydro = gens.index[gens["hydro_budget"].to_numpy(bool)]
+    if len(hydro):
+        month = idx.month.to_numpy()
+        hours = np.bincount(month, minlength=13)[month].astype(float)
+        per_hour = scenario.hydro_budgets_mwh.loc[hydro].to_numpy()[:, month - 1].T / hours[:, None]
+        cols = [gens.index.get_loc(g) for g in hydro]
+        out[:, cols] = np.minimum(out[:, cols], per_hour)
+    return pd.DataFrame(out, index=idx, columns=gens.index)
+
+
+def _national_lp(local: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, pd.Series]:
+    """Largest total new load per hour, placed anywhere (LP over the hours that need imports).
+
+    Returns (new load by region, household shortfall) [MW].
+    """
+    split = local.clip(lower=0.0)
+    shortfall = pd.Series(0.0, index=local.index)
+    needs = (local < 0).any(axis=1).to_numpy()
+    if not needs.any() or len(scenario.lines) == 0:
+        shortfall[:] = (-local.clip(upper=0.0)).sum(axis=1)
+        return split, shortfall
+    import linopy
+    import xarray as xr
+
+    from offtake.errors import SolverError
+
+    sub = local[needs]
+    regions = scenario.region_names
+    lines = scenario.lines
+    t = np.arange(len(sub))
+    s = xr.DataArray(sub.to_numpy(), coords={"snapshot": t, "region": regions})
+    frm, to = incidence(scenario)
+    keep = xr.DataArray(1.0 - lines["loss_pu"].to_numpy(float), coords={"line": frm["line"].values})
+    m = linopy.Model()
+    cap_f = xr.DataArray(lines["capacity_forward_mw"].to_numpy(float), coords={"line": frm["line"].values})
+    cap_b = xr.DataArray(lines["capacity_backward_mw"].to_numpy(float), coords={"line": frm["line"].values})
+    fwd = m.add_variables(lower=0, upper=cap_f.expand_dims(snapshot=t), name="Line-p_forward")
+    bwd = m.add_variables(lower=0, upper=cap_b.expand_dims(snapshot=t), name="Line-p_backward")
+    x = m.add_variables(lower=0, coords=[t, regions], dims=["snapshot", "region"], name="NewLoad-p")
+    short = m.add_variables(lower=0, coords=[t, regions], dims=["snapshot", "region"], name="Household-shortfall")
+    inflow = (fwd * keep * to).sum("line") + (bwd * keep * frm).sum("line")
+    outflow = (fwd * frm).sum("line") + (bwd * to).sum("line")
+    m.add_constraints(inflow - outflow + short - x >= -s, name="Bus-balance")
+    # households first: a shortfall costs far more than any new load earns
+    m.add_objective(1e3 * short.sum() - x.sum())
+    status, cond = solve_quietly(m)
+    if status != "ok":
+        raise SolverError(f"surplus transport LP did not solve: {status} / {cond}")
+    xs = m.solution["NewLoad-p"].to_numpy()
+    sh = m.solution["Household-shortfall"].to_numpy()
+    split.loc[needs, :] = np.maximum(xs, 0.0)
+    shortfall[needs] = sh.sum(axis=1)
+    return split, shortfall
+
+
+def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES) -> SurplusResult:
+    """Hourly surplus and hostable load by region, national total, headroom by region."""
+    gen_avail = available_by_generator_mw(scenario)
+    avail = gen_avail.T.groupby(scenario.generators["region"]).sum().T.reindex(columns=scenario.region_names, fill_value=0.0)
+    demand = scenario.demand_mw[scenario.region_names]
+    reserve = scenario.config.reserve_margin
+    local = avail - demand * (1.0 + reserve)
+    hostable = max_hostable_mw(local, scenario)
+    split, shortfall = _national_lp(local, scenario)
+    national = split.sum(axis=1)
+    headroom = {r: curtailment_headroom(demand[r], rates) for r in scenario.region_names}
+    headroom["NATIONAL"] = curtailment_headroom(demand.sum(axis=1), rates)
+    return SurplusResult(
+        scenario_name=scenario.name, available_mw=avail, demand_mw=demand, local_surplus_mw=local,
+        hostable_mw=hostable, national_mw=national.rename("national_mw"), national_split_mw=split,
+        household_shortfall_mw=shortfall.rename("household_shortfall_mw"), headroom=headroom,
+        reserve_margin=reserve,
+    )
