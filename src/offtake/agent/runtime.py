@@ -1,0 +1,216 @@
+"""Running an agent: drivers (and simulators) from the config, and the concurrent loops.
+
+Loops: control (tick on every setpoint/trip or each ``control.interval_s``), push
+(WebSocket, reconnecting), poll (GET setpoint every ``service.poll_interval_s``, also the
+heartbeat), telemetry (sample draw, close an interval every ``telemetry.interval_s``),
+sender (deliver outbox readings and events while the link is up) and the meter feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shlex
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from offtake.agent.config import SiteConfig
+from offtake.agent.controller import Controller
+from offtake.agent.drivers.base import Driver
+from offtake.agent.link import AuthError, LinkError, ServiceLink
+from offtake.agent.meter import MeterSample, follow_file, start_udp_feed
+
+log = logging.getLogger("offtake.agent")
+
+
+@dataclass
+class Site:
+    """A driver plus whatever simulators the config asked for, and the firm share [MW]."""
+
+    driver: Driver
+    firm_mw: float = 0.0
+    fleet: Any = None            # SimFleet when miners.simulate is set
+    cluster_state: Any = None    # path of the simulated GPU cluster's state file
+    closers: list[Any] = field(default_factory=list)
+
+
+async def build_site(cfg: SiteConfig) -> Site:
+    """Create the driver for ``cfg`` (starting simulators in this event loop if asked)."""
+    if cfg.kind == "mining":
+        from offtake.agent.drivers.pyasic_miners import PyasicMinerDriver
+
+        mc = cfg.miners
+        assert mc is not None
+        addresses, fleet, firmware = list(mc.addresses), None, mc.firmware
+        if mc.simulate is not None:
+            from offtake.agent.sim.luxos_fleet import build_fleet
+
+            fleet = build_fleet(mc.simulate.count, time_scale=mc.simulate.time_scale,
+                                ip_per_miner=mc.simulate.ip_per_miner)
+            await fleet.start()
+            addresses += fleet.addresses()
+            firmware = "auto" if mc.simulate.ip_per_miner else "luxos"
+        drv = PyasicMinerDriver(addresses, firmware=firmware, idle_w=mc.idle_w,
+                                timeout_s=mc.timeout_s, concurrency=mc.concurrency)
+        return Site(drv, 0.0, fleet=fleet)
+    from offtake.agent.drivers.gpu import GpuClusterDriver, GpuJob
+
+    gc = cfg.gpus
+    assert gc is not None
+    jobs = [GpuJob(j.name, j.kind, tuple(j.gpus), j.priority) for j in gc.jobs]
+    cmds = {"power_cap_command": gc.power_cap_command,
+            "power_query_command": gc.power_query_command,
+            "pause_command": gc.pause_command, "resume_command": gc.resume_command}
+    state = None
+    if gc.simulate is not None:
+        from offtake.agent.sim.gpu_cluster import init_state
+
+        state = gc.simulate.state_file
+        if not state.exists():
+            init_state(state, {j.name: (j.kind, len(j.gpus)) for j in gc.jobs},
+                       max_w=gc.gpu_max_w, min_w=gc.gpu_min_w, idle_w=gc.gpu_idle_w,
+                       time_scale=gc.simulate.time_scale)
+        sim = f"{shlex.quote(sys.executable)} -m offtake.agent.sim.gpu_cluster " \
+              f"{shlex.quote(str(state))}"
+        cmds = {"power_cap_command": f"{sim} -i {{gpus}} -pl {{watts}}",
+                "power_query_command": f"{sim} --query-gpu=index,power.draw,power.limit "
+                                       "--format=csv,noheader,nounits",
+                "pause_command": f"{sim} suspend {{job}}",
+                "resume_command": f"{sim} resume {{job}}"}
+    drv = GpuClusterDriver(jobs, gpu_max_w=gc.gpu_max_w, gpu_min_w=gc.gpu_min_w,
+                           gpu_idle_w=gc.gpu_idle_w, cap_step_w=gc.cap_step_w,
+                           timeout_s=gc.timeout_s, **cmds)
+    firm_mw = sum(len(j.gpus) * gc.gpu_max_w for j in gc.jobs if j.kind == "inference") / 1e6
+    return Site(drv, firm_mw, cluster_state=state)
+
+
+class Agent:
+    """One site's agent: a controller plus its loops; ``run()`` until cancelled."""
+
+    def __init__(self, cfg: SiteConfig, site: Site, link: ServiceLink | None = None) -> None:
+        self.cfg = cfg
+        self.site = site
+        self.ctl = Controller(cfg, site.driver, firm_mw=site.firm_mw)
+        self.link = link if link is not None else ServiceLink(cfg.service, cfg.site_id)
+        self.readings_sent = 0
+
+    # --- service side ----------------------------------------------------------------
+    def _heard(self) -> None:
+        self.ctl.contact()
+        self.ctl.note_skew(self.link.skew_s)
+
+    async def _push_loop(self) -> None:
+        ping_s = max(0.5, self.cfg.failsafe.link_timeout_s / 3)
+        while True:
+            try:
+                async for msg in self.link.setpoint_stream(ping_s):
+                    self._heard()
+                    self.ctl.offer_setpoint(msg)
+            except AuthError as exc:
+                log.error("%s", exc)
+                await asyncio.sleep(10)
+            except (LinkError, OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                log.debug("push channel down: %r", exc)
+            await asyncio.sleep(min(2.0, self.cfg.service.poll_interval_s))
+
+    async def _poll_loop(self) -> None:
+        while True:
+            try:
+                raw = await self.link.get_setpoint()
+                self._heard()
+                self.ctl.offer_setpoint(raw)
+            except AuthError as exc:
+                log.error("%s", exc)
+            except LinkError as exc:
+                log.debug("poll failed: %s", exc)
+            await asyncio.sleep(self.cfg.service.poll_interval_s)
+
+    async def _send_loop(self) -> None:
+        ob = self.ctl.outbox
+        while True:
+            try:
+                for ev in ob.pending("event", 100):
+                    await self.link.post_event(ev)
+                    ob.mark_sent([ev["event_id"]])
+                    self._heard()
+                while batch := ob.pending("reading", self.cfg.telemetry.batch_size):
+                    await self.link.post_readings(batch)
+                    ob.mark_sent([r["reading_id"] for r in batch])
+                    self.readings_sent += len(batch)
+                    self._heard()
+            except LinkError as exc:
+                log.debug("delivery deferred: %s", exc)
+            await asyncio.sleep(min(1.0, self.cfg.telemetry.interval_s))
+
+    # --- site side -------------------------------------------------------------------
+    async def _control_loop(self) -> None:
+        while True:
+            woken = self.ctl.wake.is_set()
+            self.ctl.wake.clear()
+            try:
+                await self.ctl.tick(fresh=not woken)
+            except Exception:  # a driver bug must not stop the loop; the next tick retries
+                log.exception("control tick failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.ctl.wake.wait(), self.cfg.control.interval_s)
+
+    async def _telemetry_loop(self) -> None:
+        tc = self.cfg.telemetry
+        start = time.time() + self.ctl.skew_s
+        samples: list[float] = []
+        while True:
+            await asyncio.sleep(tc.sample_s)
+            mw = self.meter_mw if self.meter_mw is not None else self.ctl.measured_mw
+            if mw is not None:
+                samples.append(mw)
+            end = time.time() + self.ctl.skew_s
+            if end - start >= tc.interval_s:
+                if samples:
+                    mean = sum(samples) / len(samples)
+                    rid = str(uuid.uuid4())
+                    self.ctl.outbox.add("reading", rid, {
+                        "reading_id": rid, "site_id": self.cfg.site_id,
+                        "interval_start": datetime.fromtimestamp(start, UTC).isoformat(),
+                        "interval_end": datetime.fromtimestamp(end, UTC).isoformat(),
+                        "energy_mwh": mean * (end - start) / 3600.0, "mean_mw": mean,
+                        "max_mw": max(samples)})
+                start, samples = end, []
+
+    meter_mw: float | None = None
+
+    def _on_meter(self, sample: MeterSample | None, raw: str) -> None:
+        if sample is None:
+            log.warning("meter feed: ignored malformed reading %r", raw[:80])
+            return
+        if sample.site_mw is not None:
+            self.meter_mw = sample.site_mw
+        self.ctl.frequency(sample.frequency_hz)
+
+    async def run(self) -> None:
+        mc = self.cfg.meter
+        tasks = [self._control_loop(), self._poll_loop(), self._send_loop(),
+                 self._telemetry_loop()]
+        if self.cfg.service.use_websocket:
+            tasks.append(self._push_loop())
+        transport = None
+        if mc.feed == "udp":
+            transport = await start_udp_feed(mc.udp_host, mc.udp_port, self._on_meter)
+        elif mc.feed == "file" and mc.file is not None:
+            tasks.append(follow_file(mc.file, mc.poll_s, self._on_meter))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            if transport is not None:
+                transport.close()
+            await self.link.close()
+            await self.site.driver.close()
+            if self.site.fleet is not None:
+                await self.site.fleet.stop()
+            self.ctl.outbox.close()
