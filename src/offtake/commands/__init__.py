@@ -15,7 +15,6 @@ MODULES: list[str] = [
     "assess",
     "headroom",
     "agent",
-    "risk",
 ]
 
 
