@@ -16,6 +16,7 @@ MODULES: list[str] = [
     "headroom",
     "agent",
     "risk",
+    "serve",
 ]
 
 

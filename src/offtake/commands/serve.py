@@ -1,0 +1,70 @@
+"""`offtake serve`: run the operations web service (API, push, dashboard)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from offtake.commands._common import console, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    @handle_errors
+    def serve(
+        host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+        workers: Annotated[int, typer.Option(min=1, max=64,
+                                             help="uvicorn worker processes")] = 1,
+        database_url: Annotated[str | None, typer.Option(
+            help="SQLAlchemy URL (default: $OFFTAKE_DATABASE_URL, else a SQLite file)")] = None,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    ) -> None:
+        """Serve the operations API on HOST:PORT (OpenAPI docs at /docs).
+
+        On first start an admin client is created and its secret printed once.
+        """
+        import os
+
+        import uvicorn
+
+        from offtake.errors import InputError
+        from offtake.service.app import build_state, create_app
+        from offtake.service.domain.clients import ensure_admin
+        from offtake.service.settings import Settings
+
+        if database_url:
+            os.environ["OFFTAKE_DATABASE_URL"] = database_url
+        try:
+            settings = Settings()
+        except ValueError as exc:
+            raise InputError(f"bad OFFTAKE_* setting: {exc}") from None
+        if workers > 1 and settings.database_url.startswith("sqlite"):
+            raise InputError("several workers need PostgreSQL: set OFFTAKE_DATABASE_URL "
+                             "(SQLite serialises writers and has no cross-process push)")
+        state = build_state(settings)  # migrate + seed once, before any worker starts
+        with state.sessions() as session:
+            created = ensure_admin(session)
+        state.engine.dispose()
+        base = f"http://{host}:{port}"
+        if created:
+            cid, secret = created
+            console.print("[bold green]First start: admin client created.[/] "
+                          "The secret is shown only now; store it safely.")
+            console.print(f"  client_id:     {cid}\n  client_secret: {secret}", highlight=False, soft_wrap=True)
+            console.print(
+                "Get a token:\n"
+                f"  curl -s -X POST {base}/auth/token -d grant_type=client_credentials "
+                f"-d client_id={cid} -d client_secret=<secret>\n"
+                "then send 'Authorization: Bearer <access_token>'. Create clients with "
+                f"POST {base}/api/v1/clients (see {base}/docs).", highlight=False, soft_wrap=True)
+        console.print(f"database: {settings.database_url.split('@')[-1]}  docs: {base}/docs",
+                      highlight=False, soft_wrap=True)
+        if workers == 1:
+            uvicorn.run(create_app(settings.model_copy(update={"migrate_on_start": False})),
+                        host=host, port=port, log_level=log_level)
+        else:
+            os.environ["OFFTAKE_DATABASE_URL"] = settings.database_url
+            uvicorn.run("offtake.service.app:create_app", factory=True, host=host, port=port,
+                        workers=workers, log_level=log_level)

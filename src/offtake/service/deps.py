@@ -1,0 +1,93 @@
+"""FastAPI dependencies: service state, one DB session per request, the caller, role gates.
+
+Other route modules (OpenADR, dashboard) use these aliases::
+
+    from offtake.service.deps import ActorDep, SessionDep, StateDep, require_roles
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from offtake.service.pubsub import Broker, Hub
+from offtake.service.security import AuthError, ForbiddenError, Principal, Role, decode_token
+from offtake.service.settings import Settings
+
+
+@dataclass
+class ServiceState:
+    """Everything a request needs, kept on ``app.state.offtake``."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    hub: Hub
+    broker: Broker
+    signing_key: str
+
+
+def get_state(conn: HTTPConnection) -> ServiceState:
+    state: ServiceState = conn.app.state.offtake
+    return state
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    with state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/auth/token",
+                                                                  scopes={})),
+    scheme_name="OAuth2ClientCredentials", auto_error=False)
+
+
+def principal_from_token(state: ServiceState, token: str | None) -> Principal:
+    if not token:
+        raise AuthError("missing access token: send 'Authorization: Bearer <token>'")
+    return decode_token(token, key=state.signing_key, issuer=state.settings.token_issuer)
+
+
+def get_principal(request: Request, state: StateDep,
+                  authorization: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthError("Authorization header must be 'Bearer <token>'")
+        token = value.strip()
+    return principal_from_token(state, token)
+
+
+ActorDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    """Dependency refusing callers without one of ``roles`` (403)."""
+    allowed = frozenset(roles)
+
+    def check(actor: ActorDep) -> Principal:
+        if not actor.has_any(allowed):
+            raise ForbiddenError(f"needs one of the roles: {', '.join(sorted(allowed))}")
+        return actor
+
+    return Depends(check)
+
+
+WRITER = (Role.GRID_OPERATOR, Role.ADMIN)
+READ_ALL = (Role.GRID_OPERATOR, Role.REGULATOR, Role.ADMIN)
+ANY_ROLE = tuple(Role)

@@ -1,0 +1,202 @@
+"""Meter readings (idempotent), compliance against setpoints, ledger postings, site events.
+
+A batch of readings is one transaction: either every new reading, its compliance result
+and its ledger entries are stored, or nothing is.  A reading whose ``reading_id`` or
+``(site_id, interval_start)`` is already stored counts as a duplicate and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from offtake.errors import InputError, NotFoundError
+from offtake.service.domain.common import (ConflictError, audit, now, site_for_read,
+                                           site_for_report)
+from offtake.service.models import Invoice, LedgerEntry, MeterReading, Setpoint, Site, SiteEvent
+from offtake.service.schemas import ReadingIn, SiteEventIn
+from offtake.service.security import ForbiddenError, Principal, Role
+from offtake.service.settings import Settings
+
+RECEIVABLE = "site:{site_id}:receivable"
+ENERGY_REVENUE = "programme:energy_revenue"
+PENALTY_REVENUE = "programme:penalty_revenue"
+MAX_FUTURE = timedelta(minutes=5)
+
+
+def billing_period(t: datetime, tz: str) -> str:
+    """Calendar month ``YYYY-MM`` of ``t`` in the billing time zone."""
+    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m")
+
+
+def paisa(amount_pkr: float) -> int:
+    return int(round(amount_pkr * 100))
+
+
+def _in_force(history: list[tuple[float, datetime, datetime | None]], start: datetime,
+              end: datetime) -> float:
+    """Highest MW of the setpoints in force at any moment of [start, end).
+
+    ``history``: (mw, issued_at, valid_until) ordered by seq; each is in force from its
+    issue until the next one's issue or its own valid_until, whichever comes first.
+    """
+    best = 0.0
+    for k, (mw, issued, until) in enumerate(history):
+        stop = history[k + 1][1] if k + 1 < len(history) else None
+        if until is not None and (stop is None or until < stop):
+            stop = until
+        if issued < end and (stop is None or stop > start):
+            best = max(best, mw)
+    return best
+
+
+def _histories(session: Session, site_ids: list[str], t0: datetime,
+               t1: datetime) -> dict[str, list[tuple[float, datetime, datetime | None]]]:
+    """Setpoints issued in [t0, t1) plus the last one before t0, per site, by seq."""
+    last_before = (select(Setpoint.site_id, func.max(Setpoint.seq).label("seq"))
+                   .where(Setpoint.site_id.in_(site_ids), Setpoint.issued_at < t0)
+                   .group_by(Setpoint.site_id).subquery())
+    q_prev = select(Setpoint.site_id, Setpoint.seq, Setpoint.setpoint_mw, Setpoint.issued_at,
+                    Setpoint.valid_until).join(
+        last_before, (Setpoint.site_id == last_before.c.site_id) & (Setpoint.seq == last_before.c.seq))
+    q_win = select(Setpoint.site_id, Setpoint.seq, Setpoint.setpoint_mw, Setpoint.issued_at,
+                   Setpoint.valid_until).where(Setpoint.site_id.in_(site_ids),
+                                               Setpoint.issued_at >= t0, Setpoint.issued_at < t1)
+    rows = sorted({tuple(r) for q in (q_prev, q_win) for r in session.execute(q)},
+                  key=lambda r: (r[0], r[1]))
+    out: dict[str, list[tuple[float, datetime, datetime | None]]] = defaultdict(list)
+    for site_id, _seq, mw, issued, until in rows:
+        out[site_id].append((mw, issued, until))
+    return out
+
+
+def ingest_readings(session: Session, *, actor: Principal, readings: list[ReadingIn],
+                    settings: Settings) -> tuple[int, int]:
+    """Store new readings with compliance flags and ledger entries; returns (accepted, dups)."""
+    if not (actor.writes or Role.SITE_OPERATOR in actor.roles):
+        raise ForbiddenError("sending meter readings needs the site_operator role")
+    t = now()
+    late = [r.reading_id for r in readings if r.interval_end > t + MAX_FUTURE]
+    if late:
+        raise InputError(f"readings end in the future: {', '.join(late[:5])}")
+    site_ids = sorted({r.site_id for r in readings})
+    sites = {s.site_id: s for s in session.execute(
+        select(Site.site_id, Site.owner_client_id, Site.tariff_pkr_per_kwh)
+        .where(Site.site_id.in_(site_ids)))}
+    missing = [s for s in site_ids if s not in sites]
+    if missing:
+        raise NotFoundError(f"unknown site(s): {', '.join(missing[:5])}")
+    if not actor.writes:
+        foreign = [s for s in site_ids if sites[s].owner_client_id != actor.client_id]
+        if foreign:
+            raise ForbiddenError(f"site(s) {', '.join(foreign[:5])} belong to another operator")
+
+    grace = timedelta(seconds=settings.compliance_grace_s)
+    hist = _histories(session, site_ids, min(r.interval_start for r in readings) - grace,
+                      max(r.interval_end for r in readings))
+    rows = []
+    for r in readings:
+        hours = (r.interval_end - r.interval_start).total_seconds() / 3600.0
+        allowed = _in_force(hist.get(r.site_id, []), r.interval_start - grace, r.interval_end)
+        excess_mw = max(0.0, r.energy_mwh / hours - allowed - settings.compliance_tolerance_mw)
+        rows.append({**r.model_dump(), "allowed_mw": allowed, "excess_mwh": excess_mw * hours,
+                     "flagged": excess_mw > 0,
+                     "period": billing_period(r.interval_start, settings.billing_timezone),
+                     "received_at": t, "received_by": actor.client_id})
+
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MeterReading)
+    stmt = ins.on_conflict_do_nothing().returning(MeterReading.reading_id)
+    accepted_ids = set(session.scalars(stmt, rows)) if len(rows) > 1 else \
+        set(session.scalars(stmt.values(rows)))
+    new = [row for row in rows if row["reading_id"] in accepted_ids]
+    if new:
+        _check_open_periods(session, new)
+        session.execute(insert(LedgerEntry), _ledger_rows(new, sites, settings, t))
+    session.commit()
+    return len(new), len(readings) - len(new)
+
+
+def _check_open_periods(session: Session, new: list[dict[str, object]]) -> None:
+    pairs = {(str(r["site_id"]), str(r["period"])) for r in new}
+    closed = set(session.execute(select(Invoice.site_id, Invoice.period).where(
+        Invoice.site_id.in_({p[0] for p in pairs}), Invoice.period.in_({p[1] for p in pairs}))
+    ).tuples()) & pairs
+    if closed:
+        session.rollback()
+        listed = ", ".join(f"{s} {p}" for s, p in sorted(closed)[:5])
+        raise ConflictError(f"month already invoiced, readings refused: {listed}")
+
+
+def _ledger_rows(new: list[dict[str, object]], sites: dict, settings: Settings,  # type: ignore[type-arg]
+                 t: datetime) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for r in new:
+        site_id, period = str(r["site_id"]), str(r["period"])
+        energy = float(r["energy_mwh"])  # type: ignore[arg-type]
+        acct = RECEIVABLE.format(site_id=site_id)
+        charge = paisa(energy * 1000.0 * sites[site_id].tariff_pkr_per_kwh)
+        base = {"txn_id": r["reading_id"], "site_id": site_id, "period": period, "created_at": t}
+        out += [{**base, "account": acct, "kind": "energy", "energy_mwh": energy,
+                 "amount_paisa": charge},
+                {**base, "account": ENERGY_REVENUE, "kind": "energy", "energy_mwh": -energy,
+                 "amount_paisa": -charge}]
+        excess = float(r["excess_mwh"])  # type: ignore[arg-type]
+        penalty = paisa(excess * 1000.0 * settings.penalty_pkr_per_kwh)
+        if penalty:
+            out += [{**base, "account": acct, "kind": "penalty", "energy_mwh": 0.0,
+                     "amount_paisa": penalty},
+                    {**base, "account": PENALTY_REVENUE, "kind": "penalty", "energy_mwh": 0.0,
+                     "amount_paisa": -penalty}]
+    return out
+
+
+def list_readings(session: Session, *, actor: Principal, site_id: str,
+                  start: datetime | None = None, end: datetime | None = None,
+                  flagged_only: bool = False, limit: int = 1000) -> list[MeterReading]:
+    site_for_read(session, actor=actor, site_id=site_id)
+    q = select(MeterReading).where(MeterReading.site_id == site_id)
+    if start:
+        q = q.where(MeterReading.interval_start >= start)
+    if end:
+        q = q.where(MeterReading.interval_start < end)
+    if flagged_only:
+        q = q.where(MeterReading.flagged.is_(True))
+    return list(session.scalars(q.order_by(MeterReading.interval_start.desc()).limit(limit)))
+
+
+def record_site_event(session: Session, *, actor: Principal, site_id: str,
+                      event: SiteEventIn) -> tuple[SiteEvent, bool]:
+    """Store an agent's event (idempotent on event_id) and audit it; returns (event, new)."""
+    site_for_report(session, actor=actor, site_id=site_id)
+    existing = session.get(SiteEvent, event.event_id)
+    if existing is not None:
+        return existing, False
+    row = SiteEvent(event_id=event.event_id, site_id=site_id, kind=str(event.kind), at=event.at,
+                    detail=event.detail, received_at=now())
+    session.add(row)
+    audit(session, actor=actor, action=f"site_event.{event.kind}", target_type="site",
+          target_id=site_id, detail={"event_id": event.event_id, "at": event.at,
+                                     "detail": event.detail})
+    try:
+        session.commit()
+    except Exception:  # a concurrent resend of the same event won the race
+        session.rollback()
+        again = session.get(SiteEvent, event.event_id)
+        if again is None:
+            raise
+        return again, False
+    return row, True
+
+
+def list_site_events(session: Session, *, actor: Principal, site_id: str,
+                     limit: int = 500) -> list[SiteEvent]:
+    site_for_read(session, actor=actor, site_id=site_id)
+    return list(session.scalars(select(SiteEvent).where(SiteEvent.site_id == site_id)
+                                .order_by(SiteEvent.at.desc()).limit(limit)))
+

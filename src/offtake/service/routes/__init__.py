@@ -1,0 +1,1 @@
+"""HTTP routes of the core service; each module defines ``router`` (thin: parse, call domain)."""

@@ -1,0 +1,116 @@
+"""WebSocket push of setpoints (docs/service-contract.md).
+
+The token comes as ``?token=`` (or an ``Authorization: Bearer`` header).  After the
+handshake the server sends the current setpoint, then every change.  Refusals close the
+socket with 4401 (bad token), 4403 (not your site / wrong role) or 4404 (unknown site).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from offtake.errors import NotFoundError, OfftakeError
+from offtake.service.deps import ServiceState, principal_from_token
+from offtake.service.domain import setpoints
+from offtake.service.models import Setpoint, Site
+from offtake.service.security import AuthError, ForbiddenError, Principal
+
+router = APIRouter(prefix="/api/v1")
+
+
+def _token(ws: WebSocket) -> str | None:
+    token = ws.query_params.get("token")
+    if token:
+        return token
+    header = ws.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _close_code(exc: OfftakeError) -> int:
+    if isinstance(exc, AuthError):
+        return 4401
+    if isinstance(exc, ForbiddenError):
+        return 4403
+    if isinstance(exc, NotFoundError):
+        return 4404
+    return 4400
+
+
+async def _serve(ws: WebSocket, site_id: str | None) -> None:
+    state: ServiceState = ws.app.state.offtake
+    await ws.accept()
+    try:
+        actor = principal_from_token(state, _token(ws))
+        if site_id is None and not actor.reads_all:
+            raise ForbiddenError("the all-sites stream needs grid_operator, regulator or admin")
+    except OfftakeError as exc:
+        await ws.close(code=_close_code(exc), reason=exc.message[:120])
+        return
+    queue = state.hub.subscribe(site_id)  # subscribe before reading, so no change is missed
+    try:
+        try:
+            current = await run_in_threadpool(_current, state, actor, site_id)
+        except OfftakeError as exc:
+            await ws.close(code=_close_code(exc), reason=exc.message[:120])
+            return
+        last: dict[str, int] = {}
+        for msg in current:
+            await ws.send_json(msg)
+            last[str(msg["site_id"])] = int(msg["seq"])  # type: ignore[call-overload]
+        receiver = asyncio.create_task(_drain(ws))
+        try:
+            while not receiver.done():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, receiver},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                msg = getter.result()
+                if int(msg["seq"]) <= last.get(msg["site_id"], 0):
+                    continue
+                last[msg["site_id"]] = int(msg["seq"])
+                await ws.send_json(msg)
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        state.hub.unsubscribe(site_id, queue)
+
+
+async def _drain(ws: WebSocket) -> None:
+    """Read (and ignore) client frames until it disconnects."""
+    while True:
+        msg = await ws.receive()
+        if msg["type"] == "websocket.disconnect":
+            return
+
+
+def _current(state: ServiceState, actor: Principal, site_id: str | None) -> list[dict[str, object]]:
+    with state.sessions() as session:
+        if site_id is not None:
+            return [setpoints.message(setpoints.current_setpoint(session, actor=actor,
+                                                                 site_id=site_id))]
+        rows = session.scalars(select(Setpoint).join(
+            Site, (Site.site_id == Setpoint.site_id) & (Site.setpoint_seq == Setpoint.seq)))
+        return [setpoints.message(r) for r in rows]
+
+
+@router.websocket("/sites/{site_id}/setpoints/ws")
+async def site_setpoints_ws(websocket: WebSocket, site_id: str) -> None:
+    """Push one site's setpoints (owner site operator, or any reader of all sites)."""
+    await _serve(websocket, site_id)
+
+
+@router.websocket("/setpoints/ws")
+async def all_setpoints_ws(websocket: WebSocket) -> None:
+    """Push every site's setpoints (grid operator, regulator, admin)."""
+    await _serve(websocket, None)
