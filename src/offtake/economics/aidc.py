@@ -44,6 +44,14 @@ class Firmness(StrEnum):
     CURTAIL = "curtail"  # the whole site stops in curtailed hours
 
 
+def _firmness(value: Firmness | str) -> Firmness:
+    try:
+        return Firmness(value)
+    except ValueError as exc:
+        raise InputError(f"firmness must be one of {[f.value for f in Firmness]} "
+                         f"(got {value!r})") from exc
+
+
 @dataclass(frozen=True)
 class Gpu:
     """A GPU model: ``power_w`` [W], ``price_usd`` [USD incl. its share of the server]."""
@@ -119,7 +127,7 @@ def firmness_cost_usd_per_year(mw: ArrayLike, curtailment_hours_per_year: ArrayL
     s = as_array("training_share", training_share, min_value=0.0, max_value=1.0)
     mwh_curtailed = m * h
     lost_training = mwh_curtailed * s * rev
-    if Firmness(firmness) is Firmness.CURTAIL:
+    if _firmness(firmness) is Firmness.CURTAIL:
         return out(lost_training + mwh_curtailed * (1.0 - s) * rev)
     backup = as_array("backup_usd_per_mwh", backup_usd_per_mwh, min_value=0.0)
     grid = as_array("electricity_usd_per_mwh", electricity_usd_per_mwh, min_value=0.0)
@@ -150,7 +158,7 @@ class AidcCase:
     months: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "firmness", Firmness(self.firmness))
+        object.__setattr__(self, "firmness", _firmness(self.firmness))
         as_array("mw", self.mw, min_value=0.0)
         as_array("uptime_share", self.uptime_share, min_value=0.0, max_value=1.0)
         as_array("rental_growth_per_year", self.rental_growth_per_year, min_value=-1.0, strict=True)
