@@ -5,7 +5,7 @@ For every region r and hour t:
 * ``available_mw``  = sum over the region's generators of what they could produce:
   ``capacity * profile`` (solar, wind, run-of-river, bagasse) or
   ``capacity * (1 - forced_outage_rate)``; hydro with a monthly energy budget is
-  capped at ``budget / hours in the month`` (the budget spread evenly).
+  capped at ``budget / hours in the calendar month`` (the budget spread evenly).
 * ``local_surplus_mw`` = available - demand * (1 + reserve_margin): what is left in the
   region once households and the reserve are served (negative = the region must import).
 * ``hostable_mw`` = the largest new load region r could take on its own, every other
@@ -25,7 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from offtake.headroom import DEFAULT_RATES, HeadroomResult, curtailment_headroom
+from offtake.headroom import (
+    DEFAULT_RATES,
+    SUMMER_PEAK_MONTHS,
+    WINTER_PEAK_MONTHS,
+    HeadroomResult,
+    curtailment_headroom,
+)
 from offtake.network import incidence, max_hostable_mw
 from offtake.scenario.schema import Scenario
 from offtake.solver import solve_quietly
@@ -135,7 +141,7 @@ def available_by_generator_mw(scenario: Scenario) -> pd.DataFrame:
     hydro = gens.index[gens["hydro_budget"].to_numpy(bool)]
     if len(hydro):
         month = idx.month.to_numpy()
-        hours = np.bincount(month, minlength=13)[month].astype(float)
+        hours = idx.days_in_month.to_numpy() * 24.0  # a monthly budget covers the whole calendar month
         per_hour = scenario.hydro_budgets_mwh.loc[hydro].to_numpy()[:, month - 1].T / hours[:, None]
         cols = [gens.index.get_loc(g) for g in hydro]
         out[:, cols] = np.minimum(out[:, cols], per_hour)
@@ -197,8 +203,11 @@ def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES) -> Surp
     hostable = max_hostable_mw(local, scenario)
     split, shortfall = _national_lp(local, scenario)
     national = split.sum(axis=1)
-    headroom = {r: curtailment_headroom(demand[r], rates) for r in scenario.region_names}
-    headroom["NATIONAL"] = curtailment_headroom(demand.sum(axis=1), rates)
+    headroom: dict[str, HeadroomResult] = {}
+    months = set(demand.index.month)
+    if months & set(SUMMER_PEAK_MONTHS) and months & set(WINTER_PEAK_MONTHS):  # both peak windows present
+        headroom = {r: curtailment_headroom(demand[r], rates) for r in scenario.region_names}
+        headroom["NATIONAL"] = curtailment_headroom(demand.sum(axis=1), rates)
     return SurplusResult(
         scenario_name=scenario.name, available_mw=avail, demand_mw=demand, local_surplus_mw=local,
         hostable_mw=hostable, national_mw=national.rename("national_mw"), national_split_mw=split,

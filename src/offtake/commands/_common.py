@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from offtake.errors import OfftakeError
 
@@ -26,7 +27,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except OfftakeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")

@@ -89,20 +89,22 @@ def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
     files = config.files
     tz = config.timezone
 
-    regions = _read_table(folder, files.regions, RegionRow, pc)
-    gens = _read_table(folder, files.generators, GeneratorRow, pc)
-    lines = _read_table(folder, files.lines, LineRow, pc)
+    raw: dict[str, pd.DataFrame] = {}
+    regions = _read_table(folder, files.regions, RegionRow, pc, raw=raw)
+    gens = _read_table(folder, files.generators, GeneratorRow, pc, raw=raw)
+    lines = _read_table(folder, files.lines, LineRow, pc, raw=raw)
     budgets = _read_table(folder, files.hydro_budgets, HydroBudgetRow, pc, optional=True)
     flex = _read_table(folder, files.flex_loads, FlexLoadRow, pc, optional=True)
     demand = _read_series(folder, files.demand, tz, pc, kind="demand")
     profiles = _read_series(folder, files.profiles, tz, pc, kind="profile", optional=True)
 
     region_set = set(regions.index) if regions is not None else set()
-    if regions is not None and gens is not None:
-        _check_refs(gens, "region", region_set, files.generators, "region", pc)
-    if regions is not None and lines is not None:
-        _check_refs(lines, "from_region", region_set, files.lines, "region", pc)
-        _check_refs(lines, "to_region", region_set, files.lines, "region", pc)
+    # references are checked on the raw rows, so a row with several problems reports them all
+    if regions is not None and files.generators in raw:
+        _check_refs(raw[files.generators], "region", region_set, files.generators, "region", pc)
+    if regions is not None and files.lines in raw:
+        _check_refs(raw[files.lines], "from_region", region_set, files.lines, "region", pc)
+        _check_refs(raw[files.lines], "to_region", region_set, files.lines, "region", pc)
         for i, (name, row) in enumerate(lines.iterrows()):
             if row.from_region == row.to_region:
                 pc.add(files.lines, "a line must join two different regions", int(row["_line"]), "to_region", row.to_region)
@@ -198,7 +200,8 @@ def _read_csv(path: Path, file: str, pc: ProblemCollector, **kw: Any) -> pd.Data
     return None
 
 
-def _read_table(folder: Path, file: str, model: type[BaseModel], pc: ProblemCollector, optional: bool = False) -> pd.DataFrame | None:
+def _read_table(folder: Path, file: str, model: type[BaseModel], pc: ProblemCollector, optional: bool = False,
+                raw: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     path = folder / file
     if not path.is_file():
         if not optional:
@@ -213,6 +216,8 @@ def _read_table(folder: Path, file: str, model: type[BaseModel], pc: ProblemColl
     if missing:
         pc.add(file, f"missing required column(s) {missing}", 1)
         return None
+    if raw is not None:
+        raw[file] = df.assign(_line=np.arange(2, len(df) + 2))
     rows = []
     bad = False
     for i, rec in enumerate(df.to_dict("records")):
