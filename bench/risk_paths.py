@@ -18,7 +18,7 @@ import os
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,7 @@ def main() -> None:
 
     record = {
         "bench": "risk_paths",
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_paths": args.paths,
         "n_months": args.months,
         "loads": sorted(npvs),

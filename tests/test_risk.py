@@ -14,8 +14,15 @@ from offtake.economics.aidc import AidcCase, value_aidc
 from offtake.economics.bitcoin import MiningCase, subsidy_btc, value_mining
 from offtake.economics.loads import LoadInputs, LoadKind
 from offtake.errors import InputError
-from offtake.risk import (NpvDistribution, RiskAssumptions, draw_shocks, run_risk,
-                          simulate_paths, tornado, value_paths)
+from offtake.risk import (
+    NpvDistribution,
+    RiskAssumptions,
+    draw_shocks,
+    run_risk,
+    simulate_paths,
+    tornado,
+    value_paths,
+)
 
 SMALL = RiskAssumptions(n_paths=400, n_months=60)
 

@@ -37,9 +37,15 @@ import pandas as pd
 
 from offtake.economics._checks import FloatArray, as_array
 from offtake.economics.aidc import AidcCase, aidc_cashflows_usd
-from offtake.economics.bitcoin import (DEFAULT_DIFFICULTY, MiningCase, Fleet,
-                                       block_height_on, block_heights_for_months,
-                                       mining_cashflows_usd, month_midpoints_years, subsidy_btc)
+from offtake.economics.bitcoin import (
+    DEFAULT_DIFFICULTY,
+    Fleet,
+    MiningCase,
+    block_height_on,
+    block_heights_for_months,
+    mining_cashflows_usd,
+    month_midpoints_years,
+)
 from offtake.economics.finance import PKR_PER_USD, pkr_per_kwh_to_usd_per_mwh, rate_per_period
 from offtake.economics.loads import LoadInputs, LoadKind
 from offtake.errors import InputError
@@ -147,7 +153,7 @@ def _gbm(start: float, drift: float, vol: float, z: FloatArray) -> FloatArray:
 
 def simulate_paths(a: RiskAssumptions, shocks: Shocks) -> MarketPaths:
     """Turn shocks into price, difficulty, rental and uptime-factor paths."""
-    n_paths, n_months = shocks.z_btc.shape
+    n_months = shocks.z_btc.shape[1]
     t = month_midpoints_years(n_months)
     price = _gbm(a.btc_price_usd, a.btc_drift_per_year, a.btc_vol_per_year, shocks.z_btc)
     rho = a.btc_gpu_correlation
@@ -288,9 +294,9 @@ def tornado(a: RiskAssumptions, shocks: Shocks, loads: tuple[LoadInputs, ...] = 
         lo_v, hi_v = (base_value * lo, base_value * hi) if mode == "*" else (lo, hi)
         npv_lo = value_paths(replace(a, **{name: lo_v}), shocks, loads, mining, aidc)
         npv_hi = value_paths(replace(a, **{name: hi_v}), shocks, loads, mining, aidc)
-        for key in base:
+        for key, base_npv in base.items():
             bars.append(TornadoBar(key, name, lo_v, hi_v, float(npv_lo[key].mean()),
-                                   float(npv_hi[key].mean()), base[key]))
+                                   float(npv_hi[key].mean()), base_npv))
     bars.sort(key=lambda b: (b.load, -b.swing_usd))
     return tuple(bars)
 

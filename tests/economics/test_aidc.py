@@ -7,9 +7,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from offtake.economics.aidc import (GPUS, AidcCase, Firmness, Gpu, aidc_cashflows_usd,
-                                    firmness_cost_usd_per_year, gpus_per_mw,
-                                    revenue_usd_per_mwh, value_aidc)
+from offtake.economics.aidc import (
+    GPUS,
+    AidcCase,
+    Firmness,
+    Gpu,
+    aidc_cashflows_usd,
+    firmness_cost_usd_per_year,
+    gpus_per_mw,
+    revenue_usd_per_mwh,
+    value_aidc,
+)
 from offtake.errors import InputError
 
 

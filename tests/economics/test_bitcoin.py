@@ -8,11 +8,21 @@ from datetime import date
 import numpy as np
 import pytest
 
-from offtake.economics.bitcoin import (MINERS, Fleet, Miner, MiningCase,
-                                       block_height_on, breakeven_electricity_usd_per_mwh,
-                                       difficulty_from_hashrate_ths, hashprice_usd_per_th_day,
-                                       hashrate_ths_from_difficulty, mining_cashflows_usd,
-                                       revenue_usd_per_mwh, subsidy_btc, value_mining)
+from offtake.economics.bitcoin import (
+    MINERS,
+    Fleet,
+    Miner,
+    MiningCase,
+    block_height_on,
+    breakeven_electricity_usd_per_mwh,
+    difficulty_from_hashrate_ths,
+    hashprice_usd_per_th_day,
+    hashrate_ths_from_difficulty,
+    mining_cashflows_usd,
+    revenue_usd_per_mwh,
+    subsidy_btc,
+    value_mining,
+)
 from offtake.errors import InputError
 
 
@@ -112,15 +122,15 @@ def test_halving_halves_revenue_in_its_month() -> None:
 
 def test_uptime_scales_operating_cash_and_shutdown_floors_it() -> None:
     fleet = Fleet(MINERS["S21 XP"], 100)
-    kw = dict(btc_price_usd=1e5, difficulty=155e12, block_height=np.full(3, 930_000.0),
-              electricity_usd_per_mwh=50.0)
+    kw = {"btc_price_usd": 1e5, "difficulty": 155e12, "block_height": np.full(3, 930_000.0),
+          "electricity_usd_per_mwh": 50.0}
     full = mining_cashflows_usd(fleet, uptime_share=1.0, **kw)
     half = mining_cashflows_usd(fleet, uptime_share=0.5, **kw)
     assert half[1:-1] == pytest.approx(full[1:-1] / 2)
     # the last month adds the machines' undepreciated value: 45 of 48 months left
     residual = fleet.capex_usd * 45 / 48
     assert half[-1] - residual == pytest.approx((full[-1] - residual) / 2)
-    expensive = dict(kw, electricity_usd_per_mwh=500.0)
+    expensive = {**kw, "electricity_usd_per_mwh": 500.0}
     assert (mining_cashflows_usd(fleet, uptime_share=1.0, **expensive)[1:-1] == 0.0).all()
     assert (mining_cashflows_usd(fleet, uptime_share=1.0, economic_shutdown=False,
                                  **expensive)[1:-1] < 0.0).all()

@@ -9,10 +9,17 @@ import numpy as np
 import pytest
 
 from offtake.economics import aidc, bitcoin, finance, tariff
-from offtake.economics.finance import (annuity_factor, discount_factors, irr, npv,
-                                       payback_periods, pkr_per_kwh_to_usd_per_mwh,
-                                       rate_per_period, usd_per_mwh_to_pkr_per_kwh,
-                                       with_replacements)
+from offtake.economics.finance import (
+    annuity_factor,
+    discount_factors,
+    irr,
+    npv,
+    payback_periods,
+    pkr_per_kwh_to_usd_per_mwh,
+    rate_per_period,
+    usd_per_mwh_to_pkr_per_kwh,
+    with_replacements,
+)
 from offtake.errors import InputError
 
 

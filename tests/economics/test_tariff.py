@@ -8,10 +8,15 @@ import math
 import pytest
 
 from offtake.economics.bitcoin import MiningCase, value_mining
-from offtake.economics.tariff import (TariffFigures, breakeven_tariff_pkr_per_kwh,
-                                      contribution_pkr_per_year, energy_cost_pkr_per_kwh,
-                                      investor_npv_at_tariff, tariff_impact,
-                                      viable_tariff_window)
+from offtake.economics.tariff import (
+    TariffFigures,
+    breakeven_tariff_pkr_per_kwh,
+    contribution_pkr_per_year,
+    energy_cost_pkr_per_kwh,
+    investor_npv_at_tariff,
+    tariff_impact,
+    viable_tariff_window,
+)
 from offtake.errors import InputError
 
 MWH_1000_MW = 1000 * 8760 * 0.9  # 1,000 MW at 90 % uptime = 7,884,000 MWh
@@ -54,7 +59,7 @@ def test_figures_overridable_and_serialisable() -> None:
     assert imp.recovers_full_cost
     assert imp.contribution_usd_per_year == pytest.approx((26.34 - 9.67) * 1e6 / 300.0)
     assert json.loads(imp.to_json())["tariff_pkr_per_kwh"] == 26.34
-    assert list(imp.to_frame().columns)[0] == "tariff_pkr_per_kwh"
+    assert imp.to_frame().columns[0] == "tariff_pkr_per_kwh"
     assert contribution_pkr_per_year([10.0, 20.0], 1.0, 10.0).tolist() == [0.0, 10_000.0]
 
 

@@ -24,9 +24,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from offtake.economics._checks import FloatArray, as_array, out
-from offtake.economics.finance import (HOURS_PER_MONTH, HOURS_PER_YEAR, PKR_PER_USD, irr, npv,
-                                       payback_periods, rate_per_period,
-                                       usd_per_mwh_to_pkr_per_kwh, with_replacements)
+from offtake.economics.finance import (
+    HOURS_PER_MONTH,
+    HOURS_PER_YEAR,
+    PKR_PER_USD,
+    irr,
+    npv,
+    payback_periods,
+    rate_per_period,
+    usd_per_mwh_to_pkr_per_kwh,
+    with_replacements,
+)
 from offtake.errors import InputError
 
 #: Industry-average PUE, 2024 (markets.md); hyperscale 1.1-1.2.
@@ -173,7 +181,7 @@ class AidcCase:
 
     @property
     def n_months(self) -> int:
-        return self.months if self.months is not None else int(round(self.gpu.life_years * 12))
+        return self.months if self.months is not None else round(self.gpu.life_years * 12)
 
     @property
     def n_gpus(self) -> int:
@@ -211,7 +219,7 @@ def aidc_cashflows_usd(case: AidcCase, *, rental_usd_per_gpu_hour: ArrayLike,
         monthly = monthly + rev_full * (1.0 - up) * inf - case.backup_usd_per_mwh * case.mw * cut_h * inf
     monthly = monthly - case.fixed_opex_share_per_year * case.facility_capex_usd_per_mw * case.mw / 12
     n_months = monthly.shape[-1]
-    life_m = max(1, int(round(case.gpu.life_years * 12)))
+    life_m = max(1, round(case.gpu.life_years * 12))
     monthly = with_replacements(monthly, case.n_gpus * case.gpu.price_usd, life_m)
     cf = np.zeros(monthly.shape[:-1] + (n_months + 1,))
     cf[..., 1:] = monthly

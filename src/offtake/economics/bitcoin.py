@@ -26,9 +26,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from offtake.economics._checks import FloatArray, as_array, out
-from offtake.economics.finance import (HOURS_PER_MONTH, PKR_PER_USD, irr, npv,
-                                       payback_periods, rate_per_period,
-                                       usd_per_mwh_to_pkr_per_kwh, with_replacements)
+from offtake.economics.finance import (
+    HOURS_PER_MONTH,
+    PKR_PER_USD,
+    irr,
+    npv,
+    payback_periods,
+    rate_per_period,
+    usd_per_mwh_to_pkr_per_kwh,
+    with_replacements,
+)
 from offtake.errors import InputError
 
 SECONDS_PER_DAY = 86_400.0
@@ -209,7 +216,7 @@ class Fleet:
     def for_power_mw(cls, miner: Miner, mw: float) -> Fleet:
         """As many machines as fit in ``mw`` [MW] of draw (rounded down)."""
         mw_f = float(as_array("mw", mw, min_value=0.0))
-        return cls(miner, int(math.floor(mw_f * 1e6 / miner.power_w + 1e-9)))
+        return cls(miner, math.floor(mw_f * 1e6 / miner.power_w + 1e-9))
 
     @property
     def hashrate_ths(self) -> float:
@@ -252,7 +259,7 @@ def mining_cashflows_usd(fleet: Fleet, *, btc_price_usd: ArrayLike, difficulty: 
     if economic_shutdown:
         margin = np.maximum(margin, 0.0)
     monthly = margin * (fleet.power_mw * HOURS_PER_MONTH) * up
-    life_m = max(1, int(round(fleet.miner.life_years * 12)))
+    life_m = max(1, round(fleet.miner.life_years * 12))
     monthly = with_replacements(monthly, fleet.capex_usd, life_m)
     cf = np.zeros(monthly.shape[:-1] + (monthly.shape[-1] + 1,))
     cf[..., 1:] = monthly
@@ -297,7 +304,7 @@ class MiningCase:
 
     @property
     def n_months(self) -> int:
-        return self.months if self.months is not None else int(round(self.miner.life_years * 12))
+        return self.months if self.months is not None else round(self.miner.life_years * 12)
 
 
 def month_midpoints_years(n_months: int) -> FloatArray:
