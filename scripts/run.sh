@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Quick start 1: set up, then run the main job on the built-in Pakistan scenario.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/offtake assess --out offtake-out/assess "$@"
