@@ -83,6 +83,15 @@ def test_value_aidc_consistent_and_rental_sensitive() -> None:
     assert v.revenue_usd_per_mwh == pytest.approx(
         revenue_usd_per_mwh(2.0 * 0.9 ** (0.5 / 12), 0.7, 700.0))
     assert value_aidc(AidcCase(rental_usd_per_gpu_hour=3.0)).npv_usd > v.npv_usd
+
+
+def test_levelised_cost_by_hand() -> None:
+    case = _flat_case(discount_rate_per_year=0.0, uptime_share=0.5, months=None)
+    v = value_aidc(case)
+    # zero rate: capital charge = capex / life; backup capex is 0 in this case
+    capital = 1e6 / 20 + 500 * 10_000.0 / 5
+    mwh = 1.0 * 8760 * 0.5
+    assert v.cost_usd_per_mwh == pytest.approx(100.0 + (capital + 0.12 * 1e6) / mwh)
     assert GPUS["B200"].power_w == 1000.0
 
 

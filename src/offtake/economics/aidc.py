@@ -28,6 +28,7 @@ from offtake.economics.finance import (
     HOURS_PER_MONTH,
     HOURS_PER_YEAR,
     PKR_PER_USD,
+    annuity_factor,
     irr,
     npv,
     payback_periods,
@@ -237,6 +238,7 @@ class AidcValuation:
     capex_usd: float
     mwh_per_year: float
     revenue_usd_per_mwh: float
+    cost_usd_per_mwh: float
     firmness_cost_usd_per_year: float
     breakeven_usd_per_mwh: float
     breakeven_pkr_per_kwh: float
@@ -253,7 +255,11 @@ def value_aidc(case: AidcCase, pkr_per_usd: float = PKR_PER_USD) -> AidcValuatio
     """NPV, IRR and payback of an AI site, rental price on its trend.
 
     The break-even price is the first month's operating break-even: revenue per
-    MWh less fixed opex per MWh drawn (capex not counted).
+    MWh less fixed opex per MWh drawn (capex not counted).  ``cost_usd_per_mwh`` is
+    the levelised full cost per MWh drawn from the grid: the tariff plus yearly
+    capital charges (facility and backup over the facility life, GPUs over theirs,
+    :func:`~offtake.economics.finance.annuity_factor` at the discount rate) and
+    fixed opex, divided by the MWh drawn in a year; backup fuel is in the firmness cost.
     """
     n = case.n_months
     t = (np.arange(1, n + 1, dtype=float) - 0.5) / 12.0
@@ -264,6 +270,12 @@ def value_aidc(case: AidcCase, pkr_per_usd: float = PKR_PER_USD) -> AidcValuatio
     mwh_year = case.mw * HOURS_PER_YEAR * case.uptime_share
     opex_year = case.fixed_opex_share_per_year * case.facility_capex_usd_per_mw * case.mw
     be = rev - (opex_year / mwh_year if mwh_year > 0 else 0.0)
+    r = case.discount_rate_per_year
+    gpu_capex = case.n_gpus * case.gpu.price_usd
+    capital_year = (float(annuity_factor(r, case.facility_life_years)) * (case.capex_usd - gpu_capex)
+                    + float(annuity_factor(r, case.gpu.life_years)) * gpu_capex)
+    cost = (case.electricity_usd_per_mwh + (capital_year + opex_year) / mwh_year
+            if mwh_year > 0 else float("inf"))
     firm = float(firmness_cost_usd_per_year(
         case.mw, HOURS_PER_YEAR * (1.0 - case.uptime_share), rev, case.training_share,
         case.firmness, case.backup_usd_per_mwh, case.electricity_usd_per_mwh))
@@ -271,7 +283,7 @@ def value_aidc(case: AidcCase, pkr_per_usd: float = PKR_PER_USD) -> AidcValuatio
     pb = payback_periods(cf)
     return AidcValuation(
         n_gpus=case.n_gpus, capex_usd=case.capex_usd, mwh_per_year=mwh_year,
-        revenue_usd_per_mwh=rev, firmness_cost_usd_per_year=firm,
+        revenue_usd_per_mwh=rev, cost_usd_per_mwh=cost, firmness_cost_usd_per_year=firm,
         breakeven_usd_per_mwh=be,
         breakeven_pkr_per_kwh=float(usd_per_mwh_to_pkr_per_kwh(be, pkr_per_usd)),
         npv_usd=float(npv(rate_per_period(case.discount_rate_per_year, 12), cf)),
