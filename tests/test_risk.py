@@ -153,6 +153,7 @@ def test_repeated_load_kinds_get_distinct_keys() -> None:
 @pytest.mark.parametrize("call, message", [
     (lambda: RiskAssumptions(btc_price_usd=-1.0), "btc_price_usd must be > 0"),
     (lambda: RiskAssumptions(n_paths=0), "paths and months must be >= 1"),
+    (lambda: RiskAssumptions(n_paths=10**8), "use fewer paths or months"),
     (lambda: RiskAssumptions(btc_gpu_correlation=1.5), "btc_gpu_correlation must be <= 1"),
     (lambda: RiskAssumptions(wet_year_probability=0.6, dry_year_probability=0.6), "<= 1"),
     (lambda: draw_shocks(42, 10, 10), "numpy.random.Generator"),  # type: ignore[arg-type]

@@ -50,6 +50,9 @@ from offtake.economics.finance import PKR_PER_USD, pkr_per_kwh_to_usd_per_mwh, r
 from offtake.economics.loads import LoadInputs, LoadKind
 from offtake.errors import InputError
 
+#: Largest paths x months simulated at once (each (paths, months) array is 8 bytes a cell).
+MAX_PATH_MONTHS = 20_000_000
+
 
 @dataclass(frozen=True)
 class RiskAssumptions:
@@ -84,6 +87,10 @@ class RiskAssumptions:
     def __post_init__(self) -> None:
         if self.n_paths < 1 or self.n_months < 1:
             raise InputError(f"paths and months must be >= 1 (got {self.n_paths}, {self.n_months})")
+        if self.n_paths * self.n_months > MAX_PATH_MONTHS:
+            raise InputError(f"paths x months = {self.n_paths * self.n_months:,} exceeds "
+                             f"{MAX_PATH_MONTHS:,} (about 160 MB per simulated array); "
+                             "use fewer paths or months")
         if self.hashrate_lag_months < 0:
             raise InputError(f"hashrate_lag_months must be >= 0 (got {self.hashrate_lag_months})")
         positive = ("btc_price_usd", "difficulty", "pkr_per_usd")
@@ -179,7 +186,13 @@ def value_paths(a: RiskAssumptions, shocks: Shocks,
                 loads: tuple[LoadInputs, ...] = DEFAULT_LOADS,
                 mining: MiningCase | None = None, aidc: AidcCase | None = None
                 ) -> dict[str, FloatArray]:
-    """NPV [USD] per path for each load, keyed ``"<kind>"`` (or ``"<kind>#<i>"`` if repeated)."""
+    """NPV [USD] per path for each load, keyed ``"<kind>"`` (or ``"<kind>#<i>"`` if repeated).
+
+    Market figures (BTC price, difficulty, rental), the tariff and the discount rate
+    come from ``a``; ``mining`` / ``aidc`` supply the equipment and cost figures
+    (miner, pool fee, infrastructure; GPU, PUE, capex, firmness), and each load's
+    MW and base uptime come from ``loads``.
+    """
     paths = simulate_paths(a, shocks)
     tariff_usd = float(pkr_per_kwh_to_usd_per_mwh(a.tariff_pkr_per_kwh, a.pkr_per_usd))
     rate_m = float(rate_per_period(a.discount_rate_per_year, 12))

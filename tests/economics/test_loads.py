@@ -31,6 +31,8 @@ def test_uptime_from_hours() -> None:
 def test_bad_plan_figures(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(InputError, match=message):
         LoadInputs.from_plan("bitcoin", 100.0, **kwargs)
+    with pytest.raises(InputError, match="needs mw > 0"):
+        LoadInputs.from_plan("bitcoin", 0.0, mwh_per_year=5.0)
 
 
 def test_bad_kind_and_uptime() -> None:

@@ -69,6 +69,8 @@ class LoadInputs:
         if mwh_per_year is not None:
             mwh = float(as_array("mwh_per_year", mwh_per_year, min_value=0.0))
             if mw_f == 0.0:
+                if mwh > 0.0:
+                    raise InputError(f"mwh_per_year {mwh:g} needs mw > 0")
                 uptime = 0.0
             else:
                 uptime = mwh / (mw_f * HOURS_PER_YEAR)
