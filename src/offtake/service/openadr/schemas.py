@@ -85,7 +85,11 @@ class EventPayloadDescriptor(_Model):
 
 
 class ReportPayloadDescriptor(_Model):
-    object_type: Literal["REPORT_PAYLOAD_DESCRIPTOR"] = "REPORT_PAYLOAD_DESCRIPTOR"
+    """Context of report values.  Some clients label it ``EVENT_PAYLOAD_DESCRIPTOR``
+    (openadr3-client 2.x does); that spelling is accepted too."""
+
+    object_type: Literal["REPORT_PAYLOAD_DESCRIPTOR", "EVENT_PAYLOAD_DESCRIPTOR"] = \
+        "REPORT_PAYLOAD_DESCRIPTOR"
     payload_type: Name128
     reading_type: str | None = None
     units: str | None = None
