@@ -135,7 +135,8 @@ class Controller:
         try:
             sp = parse_setpoint(raw, self.cfg.site_id)
         except SetpointError as exc:
-            self.event("driver_error", f"setpoint rejected, keeping seq {self.last_seq}: {exc}")
+            # the poll repeats a bad message: report each distinct problem once
+            self._report_once("setpoint", f"setpoint rejected, keeping seq {self.last_seq}: {exc}")
             return False
         if sp.seq <= self.last_seq:
             return False
@@ -189,15 +190,24 @@ class Controller:
         return min(target, prev + step)
 
     # --- one tick --------------------------------------------------------------------
+    async def refresh(self) -> None:
+        """One sweep of the fleet: machine states and measured draw."""
+        reading = await self.driver.machines()
+        self._machines = {m.machine_id: m for m in reading.machines}
+        self._swept_at = time.monotonic()
+        self.measured_mw = reading.power_w / 1e6
+        for m in reading.machines:
+            if m.detail:
+                self._report_once(m.machine_id, m.detail)
+            elif m.machine_id in self._errors_reported:
+                del self._errors_reported[m.machine_id]   # recovered: report anew later
+
     async def tick(self, *, fresh: bool = True) -> TickReport:
-        now = time.monotonic()
+        """Plan and act; ``fresh`` sweeps first, else the latest sweep is used (fast path
+        for a new setpoint or a trip: no waiting for a sweep of thousands of machines)."""
         if fresh or not self._machines:
-            reading = await self.driver.machines()
-            self._machines = {m.machine_id: m for m in reading.machines}
-            self._swept_at = now
-            self.measured_mw = reading.power_w / 1e6
-            for err in reading.errors:
-                self._report_once(err.split(":")[0], err)
+            await self.refresh()
+        now = time.monotonic()
         target = self.target_mw(now)
         effective = self._ramped(target, now)
         if self.effective_mw is None or abs(effective - self.effective_mw) > 1e-9:

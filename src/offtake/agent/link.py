@@ -72,7 +72,10 @@ def parse_setpoint(raw: str | bytes | dict[str, Any], site_id: str) -> Setpoint:
     try:
         sp = Setpoint.model_validate(data)
     except ValidationError as exc:
-        what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        what = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            + ("" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})")
+            for e in exc.errors())
         raise SetpointError(f"malformed setpoint ({what})") from None
     if sp.site_id != site_id:
         raise SetpointError(f"setpoint is for site {sp.site_id!r}, this agent runs {site_id!r}")
@@ -84,11 +87,13 @@ def parse_setpoint(raw: str | bytes | dict[str, Any], site_id: str) -> Setpoint:
 class ServiceLink:
     """HTTP + WebSocket client for one site; every success updates ``last_ok`` (monotonic)."""
 
-    def __init__(self, cfg: ServiceConfig, site_id: str) -> None:
+    def __init__(self, cfg: ServiceConfig, site_id: str,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.cfg = cfg
         self.site_id = site_id
         self.base = cfg.url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base, timeout=cfg.request_timeout_s)
+        self._http = httpx.AsyncClient(base_url=self.base, timeout=cfg.request_timeout_s,
+                                       transport=transport)
         self._token: str | None = None
         self._token_until = 0.0
         self.last_ok: float | None = None

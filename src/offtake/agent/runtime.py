@@ -132,34 +132,54 @@ class Agent:
                 log.debug("poll failed: %s", exc)
             await asyncio.sleep(self.cfg.service.poll_interval_s)
 
-    async def _send_loop(self) -> None:
+    async def flush(self) -> int:
+        """Deliver queued events and readings; returns readings delivered (LinkError
+        propagates and leaves the rest queued, ids unchanged, for the next try)."""
         ob = self.ctl.outbox
+        for ev in ob.pending("event", 100):
+            await self.link.post_event(ev)
+            ob.mark_sent([ev["event_id"]])
+            self._heard()
+        sent = 0
+        while batch := ob.pending("reading", self.cfg.telemetry.batch_size):
+            await self.link.post_readings(batch)
+            ob.mark_sent([r["reading_id"] for r in batch])
+            sent += len(batch)
+            self._heard()
+        self.readings_sent += sent
+        return sent
+
+    async def _send_loop(self) -> None:
         while True:
             try:
-                for ev in ob.pending("event", 100):
-                    await self.link.post_event(ev)
-                    ob.mark_sent([ev["event_id"]])
-                    self._heard()
-                while batch := ob.pending("reading", self.cfg.telemetry.batch_size):
-                    await self.link.post_readings(batch)
-                    ob.mark_sent([r["reading_id"] for r in batch])
-                    self.readings_sent += len(batch)
-                    self._heard()
+                await self.flush()
             except LinkError as exc:
                 log.debug("delivery deferred: %s", exc)
             await asyncio.sleep(min(1.0, self.cfg.telemetry.interval_s))
 
     # --- site side -------------------------------------------------------------------
     async def _control_loop(self) -> None:
+        """Act at once on a new setpoint, a trip or a finished sweep; else every interval."""
         while True:
-            woken = self.ctl.wake.is_set()
             self.ctl.wake.clear()
             try:
-                await self.ctl.tick(fresh=not woken)
+                await self.ctl.tick(fresh=False)
             except Exception:  # a driver bug must not stop the loop; the next tick retries
                 log.exception("control tick failed")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.ctl.wake.wait(), self.cfg.control.interval_s)
+
+    async def _sweep_loop(self) -> None:
+        """Read the fleet continuously (its own task, so a long sweep never delays acting)."""
+        while True:
+            started = time.monotonic()
+            try:
+                await self.ctl.refresh()
+                self.ctl.wake.set()
+            except Exception:
+                log.exception("fleet sweep failed")
+            await asyncio.sleep(max(0.0, self.cfg.control.interval_s
+                                    - (time.monotonic() - started)))
 
     async def _telemetry_loop(self) -> None:
         tc = self.cfg.telemetry
@@ -195,18 +215,23 @@ class Agent:
 
     async def run(self) -> None:
         mc = self.cfg.meter
-        tasks = [self._control_loop(), self._poll_loop(), self._send_loop(),
+        await self.ctl.refresh()
+        coros = [self._control_loop(), self._sweep_loop(), self._poll_loop(), self._send_loop(),
                  self._telemetry_loop()]
         if self.cfg.service.use_websocket:
-            tasks.append(self._push_loop())
+            coros.append(self._push_loop())
         transport = None
         if mc.feed == "udp":
             transport = await start_udp_feed(mc.udp_host, mc.udp_port, self._on_meter)
         elif mc.feed == "file" and mc.file is not None:
-            tasks.append(follow_file(mc.file, mc.poll_s, self._on_meter))
+            coros.append(follow_file(mc.file, mc.poll_s, self._on_meter))
+        tasks = [asyncio.create_task(c) for c in coros]
         try:
             await asyncio.gather(*tasks)
         finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if transport is not None:
                 transport.close()
             await self.link.close()

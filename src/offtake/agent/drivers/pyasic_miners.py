@@ -123,7 +123,7 @@ class PyasicMinerDriver:
                 watts = None
         steps = slot.steps_w or (self.default_rated_w,)
         if watts is None:
-            state, detail = MachineState.UNREACHABLE, f"{slot.address}: no answer on its API"
+            state, detail = MachineState.UNREACHABLE, f"{slot.address}: miner unreachable (no answer on its API)"
         elif slot.refused:
             state, detail = MachineState.REFUSED, slot.refused
         else:
@@ -162,7 +162,10 @@ class PyasicMinerDriver:
         rpc = slot.miner.rpc
         if not hasattr(rpc, "auth"):
             return
-        token = await rpc.auth()
+        try:
+            token = await rpc.auth()
+        except (LookupError, TypeError, ValueError, OSError):
+            token = None    # pyasic raises these on an empty reply (miner gone)
         if token is None:
             if not await self._reachable(slot):
                 raise ConnectionError(f"{slot.address}: miner unreachable")
@@ -216,6 +219,8 @@ class PyasicMinerDriver:
                 # a stale session token is the usual cause: drop it and try once more
                 with contextlib.suppress(AttributeError):
                     slot.miner.rpc.session_token = None
+            if not await self._reachable(slot):
+                return ActionResult(action, False, f"{slot.address}: miner unreachable")
             return ActionResult(action, False, f"{slot.address}: {action.kind} rejected by miner")
 
     async def apply(self, actions: list[Action]) -> list[ActionResult]:
