@@ -41,7 +41,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from offtake.economics.bitcoin import DEFAULT_DIFFICULTY, hashprice_usd_per_th_day, revenue_usd_per_mwh
+from offtake.economics.bitcoin import (
+    DEFAULT_DIFFICULTY,
+    hashprice_usd_per_th_day,
+    revenue_usd_per_mwh,
+)
 from offtake.errors import InputError
 from offtake.scenario.schema import Scenario
 
