@@ -67,7 +67,7 @@ def allocate(available_mw_by_region: ArrayLike, region_index: ArrayLike,
     region_offset = np.maximum.accumulate(np.where(region_first, cum - group_mw, 0.0))
     before = cum - group_mw - region_offset
     left = np.clip(avail[group_region] - before, 0.0, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         fraction = np.where(group_mw > 0, np.minimum(left / group_mw, 1.0), 0.0)
 
     group_of_block = np.cumsum(new_group) - 1
@@ -81,11 +81,13 @@ def _trim(setpoint: NDArray[np.float64], region: NDArray[np.int64],
           avail: NDArray[np.float64], cap: NDArray[np.float64]) -> NDArray[np.float64]:
     """Remove floating-point overshoot so no region exceeds its signal, no site its contract."""
     setpoint = np.minimum(np.clip(setpoint, 0.0, None), cap)
-    total = np.bincount(region, weights=setpoint, minlength=avail.size)
-    over = total > avail
-    if over.any():
+    for _ in range(8):  # rounding can leave a sum a few ulps above the signal
+        total = np.bincount(region, weights=setpoint, minlength=avail.size)
+        over = total > avail
+        if not over.any():
+            break
         scale = np.ones_like(avail)
-        scale[over] = np.nextafter(avail[over] / total[over], 0.0)
+        scale[over] = avail[over] / total[over] * (1.0 - 1e-12)
         setpoint = setpoint * scale[region]
     return setpoint
 

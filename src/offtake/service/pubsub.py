@@ -113,7 +113,7 @@ class Broker:
                     conn.execute(f'LISTEN "{self.channel}"')
                     self.ready.set()
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
+                        for note in conn.notifies(timeout=0.2):
                             self.hub.publish_threadsafe(json.loads(note.payload))
             except Exception:  # noqa: BLE001 - reconnect after any connection failure
                 log.exception("setpoint listener lost its PostgreSQL connection; retrying")

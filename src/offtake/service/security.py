@@ -62,7 +62,13 @@ class Principal:
         return self.has_any(WRITERS)
 
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
+
+
+def set_hash_cost(*, time_cost: int, memory_cost_kib: int) -> None:
+    """Change argon2 cost for new hashes (tests lower it; never lower it in production)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=1)
 
 
 def new_secret() -> str:

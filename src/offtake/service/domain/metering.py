@@ -109,6 +109,19 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
                      "period": billing_period(r.interval_start, settings.billing_timezone),
                      "received_at": t, "received_by": actor.client_id})
 
+    # repeats inside the batch count once (first copy wins), like repeats across batches
+    seen_ids: set[str] = set()
+    seen_slots: set[tuple[str, datetime]] = set()
+    unique_rows = []
+    for row in rows:
+        slot = (row["site_id"], row["interval_start"])
+        if row["reading_id"] in seen_ids or slot in seen_slots:
+            continue
+        seen_ids.add(row["reading_id"])
+        seen_slots.add(slot)
+        unique_rows.append(row)
+    rows = unique_rows
+
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MeterReading)
     stmt = ins.on_conflict_do_nothing().returning(MeterReading.reading_id)
