@@ -14,6 +14,7 @@ MODULES: list[str] = [
     "scenario",
     "assess",
     "headroom",
+    "compare",
     "agent",
     "risk",
     "serve",
