@@ -13,20 +13,17 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from sqlalchemy import MetaData
 
 from offtake.service.domain.clients import create_client
 from offtake.service.security import Role, issue_token
+
+from _live_server import empty_tables, serve  # tests/service/_live_server.py
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("openadr_client_script.py")
@@ -66,41 +63,12 @@ def venv_python() -> str:
     return str(py)
 
 
-KEEP = {"regions", "service_config", "alembic_version", "alembic_version_openadr"}
-
-
-def _empty_tables(engine) -> None:  # type: ignore[no-untyped-def]
-    """Delete every row the previous tests left (children first), keeping seeded tables."""
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.begin() as conn:
-        for table in reversed(meta.sorted_tables):
-            if table.name not in KEEP:
-                conn.execute(table.delete())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_url(app):  # type: ignore[no-untyped-def]
     """The session's app served by uvicorn on a loopback port, in a thread."""
-    _empty_tables(app.state.offtake.engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    empty_tables(app.state.offtake.engine)
+    with serve(app) as url:
+        yield url
 
 
 def test_third_party_ven_reads_limit_and_reports_usage(app, live_url, venv_python) -> None:  # type: ignore[no-untyped-def]
