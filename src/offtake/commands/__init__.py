@@ -17,6 +17,7 @@ MODULES: list[str] = [
     "compare",
     "agent",
     "risk",
+    "sweep",
     "serve",
 ]
 
