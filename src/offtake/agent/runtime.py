@@ -232,6 +232,8 @@ class Agent:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(LinkError, asyncio.TimeoutError):
+                await asyncio.wait_for(self.flush(), 5.0)   # deliver what is pending
             if transport is not None:
                 transport.close()
             await self.link.close()

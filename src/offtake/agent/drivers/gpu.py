@@ -58,6 +58,11 @@ async def run_command(argv: list[str], timeout_s: float) -> str:
         proc.kill()
         await proc.wait()
         raise CommandError(f"{argv[0]} did not finish within {timeout_s} s") from None
+    except asyncio.CancelledError:
+        if proc.returncode is None:
+            proc.kill()
+            await asyncio.shield(proc.wait())
+        raise
     if proc.returncode != 0:
         msg = err.decode(errors="replace").strip() or f"exit code {proc.returncode}"
         raise CommandError(f"{' '.join(argv[:3])}...: {msg}")
