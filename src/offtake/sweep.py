@@ -285,10 +285,12 @@ class SweepResult:
         return frame[front + rest].set_index("variant")
 
     def to_json(self) -> str:
+        """Every row with every column (a figure a failed variant lacks is null)."""
+        columns = ["variant", *self.to_frame().columns]
         return json.dumps({"axes": list(self.axes), "n_variants": len(self.rows), "n_ok": self.n_ok,
                            "n_failed": self.n_failed, "wall_s": self.wall_s, "workers": self.workers,
                            "scheduler": self.scheduler,
-                           "rows": [{k: _clean(v) for k, v in r.items()} for r in self.rows]},
+                           "rows": [{c: _clean(r.get(c)) for c in columns} for r in self.rows]},
                           indent=1)
 
 
