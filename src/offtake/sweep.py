@@ -62,7 +62,7 @@ class SweepGrid:
 
     axes: tuple[tuple[str, tuple[Any, ...]], ...]
     plan: Mapping[str, Any] = field(default_factory=dict)
-    fleet: BitcoinFleet = BitcoinFleet()
+    fleet: BitcoinFleet = field(default_factory=BitcoinFleet)
     source: str = "grid"
 
     @property
@@ -88,7 +88,7 @@ class SweepGrid:
 
 def _parse_resolution(value: Any, source: str) -> int:
     text = str(value).strip().lower()
-    text = text[:-1] if text.endswith("h") else text
+    text = text.removesuffix("h")
     try:
         hours = int(text)
     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,7 +49,7 @@ def _print_table(result: Any) -> None:
         cells.append("ok" if row["status"] == "ok" else f"[red]failed[/]: {row['error'][:60]}")
         for c in shown:
             v = row[c]
-            cells.append("" if v is None or (isinstance(v, float) and v != v) else
+            cells.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else
                          f"{v:,.2f}" if abs(float(v)) < 100 else f"{v:,.0f}")
         table.add_row(*cells)
     if len(frame) > 40:
@@ -67,7 +68,13 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="folder for sweep.csv, sweep.json, sweep.png")] = Path("offtake-out/sweep"),
     ) -> None:
         """Plan and value every combination of the grid's axes; failed variants are listed, not dropped."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from offtake.errors import InputError
         from offtake.report.sweep_plots import sweep_png
