@@ -329,7 +329,7 @@ class LedgerBalance(Out):
     energy_mwh: float
 
 
-Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Period = Annotated[str, Field(pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
 class InvoiceRequest(In):
