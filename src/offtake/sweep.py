@@ -99,7 +99,8 @@ def _parse_resolution(value: Any, source: str) -> int:
     return hours
 
 
-def _parse_plan(raw: Any, source: str) -> dict[str, Any]:
+def parse_plan_options(raw: Any, source: str) -> dict[str, Any]:
+    """Plan options of a grid (resolution/days/min_site/baseline/check) as PlanOptions keywords."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -173,7 +174,7 @@ def parse_grid(data: Any, source: str = "grid") -> SweepGrid:
         axes.append((str(name), vals))
     if problems:
         raise InputError(f"{source}: bad grid:\n" + "\n".join(f"  - {p}" for p in problems))
-    grid = SweepGrid(axes=tuple(axes), plan=_parse_plan(data.get("plan"), source),
+    grid = SweepGrid(axes=tuple(axes), plan=parse_plan_options(data.get("plan"), source),
                      fleet=_parse_fleet(data.get("bitcoin"), source), source=source)
     if grid.n_variants > MAX_VARIANTS:
         raise InputError(f"{source}: the grid has {grid.n_variants:,} variants, more than "
@@ -352,4 +353,4 @@ def run_sweep(base: Scenario, grid: SweepGrid, *, client: Any | None = None,
 
 
 __all__ = ["MAX_VARIANTS", "Evaluate", "SweepGrid", "SweepResult", "check_grid_on", "load_grid",
-           "parse_grid", "plan_and_value", "run_sweep", "run_variant"]
+           "parse_grid", "parse_plan_options", "plan_and_value", "run_sweep", "run_variant"]

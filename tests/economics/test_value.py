@@ -1,0 +1,129 @@
+"""value_plan: investor and system views of plan figures, checked by hand on the tiny scenario."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from offtake.economics.bitcoin import MiningCase, value_mining
+from offtake.economics.loads import LoadKind
+from offtake.economics.value import (
+    LoadFigures,
+    PlanFigures,
+    ValueAssumptions,
+    load_kind_for,
+    value_plan,
+)
+from offtake.errors import InputError
+from offtake.scenario import load_scenario
+from offtake.scenario.tiny import FLEX_CSV, write_tiny_scenario
+
+FX = 280.0  # the tiny scenario's PKR per USD
+MWH = 100 * 8760 * 0.9  # 100 MW at 90 % uptime = 788,400 MWh/yr
+EXTRA_USD = MWH * 20.0  # the plan's extra generation cost: 20 USD per MWh drawn
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    flex = FLEX_CSV + "ai_training,deferrable,700,5200000,100,0,24,0.3,0,\n"
+    return load_scenario(write_tiny_scenario(tmp_path_factory.mktemp("tiny"), {"flex_loads.csv": flex}))
+
+
+def figures(extra=EXTRA_USD):
+    return PlanFigures(loads=(LoadFigures("mining", "interruptible", 100.0, MWH, 876.0),
+                              LoadFigures("ai_training", "deferrable", 0.0, 0.0, 0.0)),
+                       extra_generation_cost_usd_per_year=extra)
+
+
+def test_system_view_by_hand(tiny):
+    r = value_plan(tiny, figures())
+    s = r.system
+    assert r.pkr_per_usd == FX
+    assert s.tariff_pkr_per_kwh == 22.98  # the scenario's offered tariff
+    assert s.tariff_usd_per_mwh == pytest.approx(22.98 * 1000 / FX)
+    # energy cost caused = 20 USD/MWh x 280 PKR/USD / 1000 = 5.6 PKR/kWh
+    assert s.energy_cost_pkr_per_kwh == pytest.approx(5.6)
+    contrib = (22.98 - 5.6) * MWH * 1000  # PKR/yr = 13.70 bn
+    assert s.contribution_pkr_per_year == pytest.approx(contrib)
+    assert s.contribution_usd_per_year == pytest.approx(contrib / FX)
+    assert s.other_consumers_change_pkr_per_kwh == pytest.approx(-contrib / (1806e9 / 14.3))
+    assert s.full_cost_pkr_per_kwh == pytest.approx(9.67 + 1.5 + 16.67)  # tiny: network 1.5 (default)
+    assert not s.recovers_full_cost and s.others_tariffs_fall
+    assert s.mw == 100.0 and s.mwh_per_year == pytest.approx(MWH)
+    assert s.window_lower_pkr_per_kwh == pytest.approx(5.6)
+
+
+def test_reference_energy_charge_without_baseline(tiny):
+    s = value_plan(tiny, figures(extra=None)).system
+    assert s.energy_cost_pkr_per_kwh == 9.67
+    assert math.isnan(s.extra_generation_cost_usd_per_year)
+    assert s.contribution_pkr_per_year == pytest.approx((22.98 - 9.67) * MWH * 1000)
+
+
+def test_investor_view_uses_plan_mw_uptime_and_tariff(tiny):
+    r = value_plan(tiny, figures(), tariff_pkr_per_kwh=25.0, assumptions=ValueAssumptions(btc_price_usd=200_000))
+    mining = r.loads[0]
+    assert mining.load_kind == "bitcoin" and mining.basis == "plan"
+    assert mining.uptime_share == pytest.approx(0.9)
+    direct = value_mining(MiningCase(mw=100.0, uptime_share=0.9, electricity_usd_per_mwh=25.0 * 1000 / FX,
+                                     btc_price_usd=200_000), FX)
+    assert mining.npv_usd == pytest.approx(direct.npv_usd)
+    assert mining.capex_usd == pytest.approx(direct.capex_usd)
+    # NPV is zero at the break-even tariff; the USD/MWh figure is the same price
+    be = mining.breakeven_tariff_pkr_per_kwh
+    assert 0 < be < 500
+    at_be = value_mining(MiningCase(mw=100.0, uptime_share=0.9, electricity_usd_per_mwh=be * 1000 / FX,
+                                    btc_price_usd=200_000), FX)
+    assert abs(at_be.npv_usd) < 1e-3 * direct.capex_usd
+    assert mining.breakeven_tariff_usd_per_mwh == pytest.approx(be * 1000 / FX)
+    assert mining.pays_at_tariff == (direct.npv_usd >= 0) == (25.0 <= be)
+    # the window's upper end is the only sited type's break-even
+    assert r.system.window_upper_pkr_per_kwh == pytest.approx(be)
+    assert r.system.window_is_empty == (be <= 5.6)
+
+
+def test_unsited_type_gets_reference_break_even_only(tiny):
+    ai = value_plan(tiny, figures()).loads[1]
+    assert ai.load_kind == "aidc" and ai.basis.startswith("not sited")
+    assert math.isnan(ai.npv_usd) and math.isnan(ai.irr_per_year) and not ai.pays_at_tariff
+    assert ai.revenue_usd_per_mwh > 0
+
+
+def test_frames_and_json(tiny):
+    r = value_plan(tiny, figures())
+    frame = r.to_frame()
+    assert list(frame.index) == ["mining", "ai_training"]
+    assert {"npv_usd", "breakeven_tariff_pkr_per_kwh", "breakeven_tariff_usd_per_mwh"} <= set(frame.columns)
+    assert r.system_frame().loc["energy_cost_pkr_per_kwh", "value"] == pytest.approx(5.6)
+    data = json.loads(r.to_json())
+    assert data["system"]["mw"] == 100.0 and len(data["loads"]) == 2
+    row = r.summary()
+    assert row["mining_mw"] == 100.0 and row["total_mw"] == 100.0
+    assert row["contribution_usd_per_year"] == pytest.approx(r.system.contribution_usd_per_year)
+
+
+@pytest.mark.parametrize("name, kind, expected", [
+    ("bitcoin_mining", "interruptible", LoadKind.BITCOIN),
+    ("mining", "firm", LoadKind.BITCOIN),
+    ("ai_training", "deferrable", LoadKind.AIDC),
+    ("ai_inference", "firm", LoadKind.AIDC),
+    ("gpu-cluster", "interruptible", LoadKind.AIDC),
+    ("smelter", "interruptible", LoadKind.BITCOIN),
+    ("chain_plant", "interruptible", LoadKind.BITCOIN),  # "ai" inside a word is not the word "ai"
+])
+def test_load_kind_for(name, kind, expected):
+    assert load_kind_for(name, kind) is expected
+
+
+def test_bad_inputs(tiny):
+    with pytest.raises(InputError, match="tariff must be a finite number >= 0"):
+        value_plan(tiny, figures(), tariff_pkr_per_kwh=-1.0)
+    with pytest.raises(InputError, match="mining.mw must be a finite number >= 0"):
+        LoadFigures("mining", "interruptible", -5.0, 0.0, 0.0)
+    too_much = PlanFigures(loads=(LoadFigures("mining", "interruptible", 1.0, 9000.0, 0.0),))
+    with pytest.raises(InputError, match="exceeds mw x 8760"):
+        value_plan(tiny, too_much)
+    with pytest.raises(InputError, match="cannot read plan figures"):
+        value_plan(tiny, object())
