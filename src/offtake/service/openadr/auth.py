@@ -82,9 +82,13 @@ router = APIRouter(tags=["openadr3: auth"])
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    """RFC 6749 §5.2 error (``error``, ``error_description``) that is also an RFC 7807
+    problem, so OAuth clients and the service's problem-details contract both hold."""
     headers = {"WWW-Authenticate": 'Basic realm="offtake-openadr"'} if status == 401 else None
-    return JSONResponse({"error": error, "error_description": description},
-                        status_code=status, headers=headers)
+    body = {"type": "about:blank", "title": error, "status": status, "detail": description,
+            "error": error, "error_description": description}
+    return JSONResponse(body, status_code=status, headers=headers,
+                        media_type="application/problem+json")
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:

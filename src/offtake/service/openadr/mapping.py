@@ -210,9 +210,14 @@ def usage_readings(report: oa.ReportIn) -> list[UsageReading]:
             mean_mw = energy_mwh / hours
             max_mw = max(mean_mw, peak * power_factor) if peak is not None else mean_mw
             start = period.start
+            try:
+                end = start + period.duration
+            except OverflowError:
+                problems.append(f"{where}: interval ends after year 9999")
+                continue
             rid = str(uuid.uuid5(READING_NAMESPACE, f"{res.resource_name}|{start.isoformat()}"))
             out.append(UsageReading(reading_id=rid, site_id=res.resource_name,
-                                    interval_start=start, interval_end=start + period.duration,
+                                    interval_start=start, interval_end=end,
                                     energy_mwh=energy_mwh, mean_mw=mean_mw, max_mw=max_mw))
     if problems:
         raise InputError("report rejected, nothing stored:\n" + "\n".join(

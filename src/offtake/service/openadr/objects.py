@@ -22,6 +22,7 @@ from offtake.service.openadr.auth import Scope, require_scope
 from offtake.service.security import ForbiddenError, Principal
 
 router = APIRouter(tags=["openadr3"])
+MAX_HOLD = timedelta(days=31)
 
 Skip = Annotated[int, Query(ge=0, le=10_000_000, description="records to skip")]
 Limit = Annotated[int, Query(ge=0, le=50, description="records to return (at most 50)")]
@@ -142,6 +143,9 @@ def _capacity_limit_mw(body: oa.EventIn) -> tuple[float, timedelta | None]:
                          "number >= 0")
     period = body.intervals[0].interval_period or body.interval_period
     duration = period.duration if period is not None and period.duration > timedelta(0) else None
+    if duration is not None and duration > MAX_HOLD:
+        raise InputError(f"an event may hold a limit for at most {MAX_HOLD.days} days "
+                         "(PT0S or no duration: the default one-hour hold)")
     return float(values[0][0]) * factor, duration
 
 
