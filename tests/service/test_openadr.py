@@ -209,18 +209,30 @@ def test_subscription_webhook_hears_curtailment(client, oadr) -> None:  # type: 
         r = client.post(f"{BASE}/subscriptions", headers=oadr["ven_a"], json=sub)
         assert r.status_code == 201, r.text
         assert client.get(f"{BASE}/subscriptions", headers=oadr["ven_b"]).json() == []
+        rep_sub = {"clientName": "ven-a", "programID": "offtake-surplus-SINDH",
+                   "objectOperations": [{"objects": ["REPORT"], "operations": ["CREATE"],
+                                         "callbackUrl": url, "bearerToken": "report-hook"}]}
+        assert client.post(f"{BASE}/subscriptions", headers=oadr["ven_a"],
+                           json=rep_sub).status_code == 201
         r = client.post("/api/v1/emergency-curtailments", headers=oadr["grid"],
                         json={"reason": "test"})
         assert r.status_code == 201, r.text
+        start = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
+        assert client.post(f"{BASE}/reports", headers=oadr["ven_a"], json=_usage_report(
+            "s-a", start, [100.0], "setpoint-s-a")).status_code == 201
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _Hook.received:
+        while time.monotonic() < deadline and len(_Hook.received) < 2:
             time.sleep(0.05)
         time.sleep(0.3)  # a second (wrong) delivery would arrive now
     finally:
         server.shutdown()
+    by_token = {}
+    for auth, raw in _Hook.received:
+        by_token.setdefault(auth, []).append(json.loads(raw))
+    assert [n["objectType"] for n in by_token.pop("Bearer report-hook")] == ["REPORT"]
     # ven-a hears its own site only, exactly once, with the hook's bearer token
-    assert len(_Hook.received) == 1, _Hook.received
-    auth, raw = _Hook.received[0]
+    assert len(_Hook.received) == 2, _Hook.received
+    auth, raw = next((a, b) for a, b in _Hook.received if a != "Bearer report-hook")
     note = json.loads(raw)
     assert auth == "Bearer hook-secret"
     assert note["objectType"] == "EVENT" and note["operation"] == "PUT"
