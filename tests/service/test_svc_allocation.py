@@ -45,11 +45,10 @@ def test_empty_and_nan() -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    dict(region=[1]), dict(cap=[-1.0]), dict(share=[1.5]), dict(share=[np.nan]),
-    dict(prio=[1, 2]),
+    {"region": [1]}, {"cap": [-1.0]}, {"share": [1.5]}, {"share": [np.nan]}, {"prio": [1, 2]},
 ])
 def test_bad_inputs_raise(bad) -> None:  # type: ignore[no-untyped-def]
-    args = dict(avail=[5.0], region=[0], cap=[3.0], share=[0.5], prio=[1]) | bad
+    args = {"avail": [5.0], "region": [0], "cap": [3.0], "share": [0.5], "prio": [1]} | bad
     with pytest.raises(InputError):
         allocate(args["avail"], args["region"], args["cap"], args["share"], args["prio"])
 

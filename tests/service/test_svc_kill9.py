@@ -58,7 +58,7 @@ def test_kill9_loses_nothing(pg_schema_url, tmp_path) -> None:  # type: ignore[n
     state = build_state(settings)
 
     class _App:  # reset_tables wants something with .state.offtake
-        class state:  # noqa: N801
+        class state:
             offtake = state
 
     reset_tables(_App)

@@ -74,7 +74,7 @@ async def _allocation_ticker(state: ServiceState) -> None:
         await asyncio.sleep(state.settings.allocation_tick_s)
         try:
             await run_in_threadpool(tick)
-        except Exception:  # noqa: BLE001 - keep ticking; the error is logged
+        except Exception:
             log.exception("scheduled allocation failed")
 
 
@@ -130,7 +130,7 @@ def _include_routers(app: FastAPI) -> None:
                 continue  # that part is not there (yet)
             log.exception("optional routes %s failed to import; serving without them", name)
             continue
-        except Exception:  # noqa: BLE001 - a broken optional part must not take the core down
+        except Exception:
             log.exception("optional routes %s failed to import; serving without them", name)
             continue
         app.include_router(module.router)

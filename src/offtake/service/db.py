@@ -56,8 +56,10 @@ def make_engine(settings: Settings) -> Engine:
             cur.close()
 
         return engine
+    # no pre-ping (it costs a round trip per request); recycle instead, and a request
+    # that meets a dead connection after a database restart fails once and is retried
     return create_engine(url, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow, pool_pre_ping=True)
+                         max_overflow=settings.db_max_overflow, pool_recycle=1800)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

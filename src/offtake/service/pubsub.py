@@ -115,7 +115,7 @@ class Broker:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.2):
                             self.hub.publish_threadsafe(json.loads(note.payload))
-            except Exception:  # noqa: BLE001 - reconnect after any connection failure
+            except Exception:
                 log.exception("setpoint listener lost its PostgreSQL connection; retrying")
                 self._stop.wait(1.0)
 

@@ -12,8 +12,17 @@ from sqlalchemy.orm import Session
 from offtake.errors import NotFoundError
 from offtake.service.domain.common import ConflictError, audit, now
 from offtake.service.models import Client, ServiceConfig
-from offtake.service.security import (AuthError, ForbiddenError, Principal, Role, hash_secret,
-                                      issue_token, new_secret, parse_roles, verify_or_dummy)
+from offtake.service.security import (
+    AuthError,
+    ForbiddenError,
+    Principal,
+    Role,
+    hash_secret,
+    issue_token,
+    new_secret,
+    parse_roles,
+    verify_or_dummy,
+)
 
 
 def _require_admin(actor: Principal) -> None:
@@ -38,7 +47,7 @@ def create_client(session: Session, *, actor: Principal | None, name: str, roles
         raise ConflictError(f"client '{cid}' already exists")
     secret = new_secret()
     client = Client(client_id=cid, name=name, secret_hash=hash_secret(secret),
-                    roles=",".join(sorted(set(str(r) for r in roles))), active=True,
+                    roles=",".join(sorted({str(r) for r in roles})), active=True,
                     created_at=now())
     session.add(client)
     audit(session, actor=actor or "bootstrap", action="client.create", target_type="client",
@@ -66,7 +75,7 @@ def update_client(session: Session, *, actor: Principal, client_id: str, name: s
     if name is not None:
         client.name = changes["name"] = name
     if roles is not None:
-        client.roles = ",".join(sorted(set(str(r) for r in roles)))
+        client.roles = ",".join(sorted({str(r) for r in roles}))
         changes["roles"] = client.roles
     if active is not None:
         client.active = changes["active"] = active

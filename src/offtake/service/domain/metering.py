@@ -11,13 +11,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
-from offtake.service.domain.common import (ConflictError, audit, now, site_for_read,
-                                           site_for_report)
+from offtake.service.domain.common import ConflictError, audit, now, site_for_read, site_for_report
 from offtake.service.models import Invoice, LedgerEntry, MeterReading, Setpoint, Site, SiteEvent
 from offtake.service.schemas import ReadingIn, SiteEventIn
 from offtake.service.security import ForbiddenError, Principal, Role
@@ -35,7 +34,7 @@ def billing_period(t: datetime, tz: str) -> str:
 
 
 def paisa(amount_pkr: float) -> int:
-    return int(round(amount_pkr * 100))
+    return round(amount_pkr * 100)
 
 
 def _in_force(history: list[tuple[float, datetime, datetime | None]], start: datetime,
@@ -67,7 +66,7 @@ def _histories(session: Session, site_ids: list[str], t0: datetime,
     q_win = select(Setpoint.site_id, Setpoint.seq, Setpoint.setpoint_mw, Setpoint.issued_at,
                    Setpoint.valid_until).where(Setpoint.site_id.in_(site_ids),
                                                Setpoint.issued_at >= t0, Setpoint.issued_at < t1)
-    rows = sorted({tuple(r) for q in (q_prev, q_win) for r in session.execute(q)},
+    rows = sorted({tuple(r) for r in session.execute(union_all(q_prev, q_win))},
                   key=lambda r: (r[0], r[1]))
     out: dict[str, list[tuple[float, datetime, datetime | None]]] = defaultdict(list)
     for site_id, _seq, mw, issued, until in rows:

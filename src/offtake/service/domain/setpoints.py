@@ -22,11 +22,15 @@ from offtake.errors import InputError, NotFoundError
 from offtake.service import pubsub
 from offtake.service.allocation import allocate
 from offtake.service.db import setpoint_write_lock
-from offtake.service.domain.common import (ConflictError, audit, now, require_writer,
-                                           site_for_read)
+from offtake.service.domain.common import ConflictError, audit, now, require_writer, site_for_read
 from offtake.service.models import Curtailment, Region, Setpoint, Site
-from offtake.service.schemas import (AllocationOutcome, RegionAllocation, SetpointPublic,
-                                     SetpointReason, SiteAllocation)
+from offtake.service.schemas import (
+    AllocationOutcome,
+    RegionAllocation,
+    SetpointPublic,
+    SetpointReason,
+    SiteAllocation,
+)
 from offtake.service.security import Principal
 
 MANUAL_HOLD_DEFAULT = timedelta(hours=1)

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
 from offtake.service.db import setpoint_write_lock
-from offtake.service.domain.common import (ConflictError, audit, now, require_writer,
-                                           site_for_read)
+from offtake.service.domain.common import ConflictError, audit, now, require_writer, site_for_read
 from offtake.service.domain.setpoints import Change, issue
 from offtake.service.models import Client, Region, Site
 from offtake.service.schemas import SetpointReason, SiteCreate, SiteUpdate

@@ -11,8 +11,13 @@ from sqlalchemy import select
 from offtake.service.deps import READ_ALL, SessionDep, require_roles
 from offtake.service.domain import clients as dom
 from offtake.service.models import AuditEntry
-from offtake.service.schemas import (AuditPublic, ClientCreate, ClientCreated, ClientPublic,
-                                     ClientUpdate)
+from offtake.service.schemas import (
+    AuditPublic,
+    ClientCreate,
+    ClientCreated,
+    ClientPublic,
+    ClientUpdate,
+)
 from offtake.service.security import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])

@@ -9,8 +9,13 @@ from fastapi import APIRouter, Path, Query
 from offtake.service.deps import WRITER, ActorDep, SessionDep, StateDep, require_roles
 from offtake.service.domain import billing
 from offtake.service.models import Invoice, LedgerEntry
-from offtake.service.schemas import (InvoicePublic, InvoiceRequest, LedgerBalance,
-                                     LedgerEntryPublic, Period)
+from offtake.service.schemas import (
+    InvoicePublic,
+    InvoiceRequest,
+    LedgerBalance,
+    LedgerEntryPublic,
+    Period,
+)
 from offtake.service.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])

@@ -10,9 +10,17 @@ from pydantic import AwareDatetime
 from offtake.service.deps import WRITER, ActorDep, SessionDep, StateDep, require_roles
 from offtake.service.domain import metering, setpoints, signals
 from offtake.service.models import SurplusSignal
-from offtake.service.schemas import (AllocationOutcome, AllocationRequest, CurtailmentPublic,
-                                     CurtailRequest, ReadingsIn, ReadingsResult, SignalPublic,
-                                     SignalsIn, SignalsPosted)
+from offtake.service.schemas import (
+    AllocationOutcome,
+    AllocationRequest,
+    CurtailmentPublic,
+    CurtailRequest,
+    ReadingsIn,
+    ReadingsResult,
+    SignalPublic,
+    SignalsIn,
+    SignalsPosted,
+)
 from offtake.service.security import Principal
 
 router = APIRouter(prefix="/api/v1")

@@ -10,9 +10,18 @@ from pydantic import AwareDatetime
 from offtake.service.deps import WRITER, ActorDep, SessionDep, require_roles
 from offtake.service.domain import metering, regions, setpoints, sites
 from offtake.service.models import MeterReading, Region, Setpoint, Site, SiteEvent
-from offtake.service.schemas import (ManualSetpoint, ReadingPublic, RegionPublic, RegionStatus,
-                                     SetpointPublic, SiteCreate, SiteEventIn, SiteEventPublic,
-                                     SitePublic, SiteUpdate)
+from offtake.service.schemas import (
+    ManualSetpoint,
+    ReadingPublic,
+    RegionPublic,
+    RegionStatus,
+    SetpointPublic,
+    SiteCreate,
+    SiteEventIn,
+    SiteEventPublic,
+    SitePublic,
+    SiteUpdate,
+)
 from offtake.service.security import Principal
 
 router = APIRouter(prefix="/api/v1")
