@@ -20,16 +20,17 @@ from datetime import UTC, datetime, timedelta
 # plain HTTP on loopback only: oauthlib refuses non-TLS token URLs without this
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
-from openadr3_client._models.common.interval import Interval  # noqa: E402
-from openadr3_client._models.common.interval_period import IntervalPeriod  # noqa: E402
-from openadr3_client.oadr301.models.event.event_payload import (  # noqa: E402
-    EventPayloadDescriptor, EventPayloadType)
-from openadr3_client.oadr301.models.report.report import NewReport, ReportResource  # noqa: E402
-from openadr3_client.oadr301.models.report.report_payload import (  # noqa: E402
-    ReportPayload, ReportPayloadType)
-from openadr3_client.oadr301.models.unit import Unit  # noqa: E402
-from openadr3_client.ven.http_factory import VirtualEndNodeHttpClientFactory  # noqa: E402
-from openadr3_client.version import OADRVersion  # noqa: E402
+from openadr3_client._models.common.interval import Interval
+from openadr3_client._models.common.interval_period import IntervalPeriod
+from openadr3_client.oadr301.models.event.event_payload import (
+    EventPayloadDescriptor,
+    EventPayloadType,
+)
+from openadr3_client.oadr301.models.report.report import NewReport, ReportResource
+from openadr3_client.oadr301.models.report.report_payload import ReportPayload, ReportPayloadType
+from openadr3_client.oadr301.models.unit import Unit
+from openadr3_client.ven.http_factory import VirtualEndNodeHttpClientFactory
+from openadr3_client.version import OADRVersion
 
 
 def main(base_url: str, client_id: str, client_secret: str, site_id: str) -> dict[str, object]:

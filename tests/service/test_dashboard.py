@@ -17,11 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _live_server import empty_tables, serve  # tests/service/_live_server.py
 
 from offtake.service.domain.clients import create_client
 from offtake.service.security import Role, issue_token
-
-from _live_server import empty_tables, serve  # tests/service/_live_server.py
 
 pytestmark = pytest.mark.browser
 

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import text
@@ -182,9 +183,9 @@ def test_business_client_event_sets_a_manual_limit(client, oadr) -> None:  # typ
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[tuple[str, bytes]] = []
+    received: ClassVar[list[tuple[str, bytes]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         n = int(self.headers.get("Content-Length", 0))
         type(self).received.append((self.headers.get("Authorization", ""), self.rfile.read(n)))
         self.send_response(200)

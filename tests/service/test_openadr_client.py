@@ -19,11 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _live_server import empty_tables, serve  # tests/service/_live_server.py
 
 from offtake.service.domain.clients import create_client
 from offtake.service.security import Role, issue_token
-
-from _live_server import empty_tables, serve  # tests/service/_live_server.py
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("openadr_client_script.py")
@@ -38,7 +37,7 @@ def _python312() -> str | None:
     for cand in filter(None, candidates):
         try:
             out = subprocess.run([cand, "-c", "import sys; print(sys.version_info >= (3, 12))"],
-                                 capture_output=True, text=True, timeout=20)
+                                 capture_output=True, text=True, timeout=20, check=False)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if out.stdout.strip() == "True":
@@ -50,7 +49,7 @@ def _python312() -> str | None:
 def venv_python() -> str:
     py = VENV / "bin" / "python"
     if py.exists() and subprocess.run([str(py), "-c", "import openadr3_client"],
-                                      capture_output=True, timeout=60).returncode == 0:
+                                      capture_output=True, timeout=60, check=False).returncode == 0:
         return str(py)
     interp = _python312()
     if interp is None:
@@ -58,7 +57,7 @@ def venv_python() -> str:
                     "set OFFTAKE_PY312 or install one, then run scripts/make_venv312.sh")
     build = subprocess.run(["bash", str(REPO / "scripts" / "make_venv312.sh"), interp],
                            capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "OFFTAKE_VENV312": str(VENV)})
+                           env={**os.environ, "OFFTAKE_VENV312": str(VENV)}, check=False)
     assert build.returncode == 0, f"building {VENV} failed:\n{build.stderr[-3000:]}"
     return str(py)
 
@@ -101,7 +100,7 @@ def test_third_party_ven_reads_limit_and_reports_usage(app, live_url, venv_pytho
 
         run = subprocess.run([venv_python, str(SCRIPT), f"{live_url}/openadr3/3.0.1", "miner-a",
                               ven_secret, "mine-a.1"], capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, check=False)
         assert run.returncode == 0, f"openadr3-client failed:\n{run.stdout}\n{run.stderr[-4000:]}"
         out = json.loads(run.stdout.strip().splitlines()[-1])
 

@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Query
 
 from offtake.errors import InputError, NotFoundError
-from offtake.service.deps import ActorDep, SessionDep
+from offtake.service.deps import SessionDep
 from offtake.service.domain.setpoints import set_manual
 from offtake.service.openadr import mapping, views
 from offtake.service.openadr import schemas as oa
@@ -73,7 +73,7 @@ def _program(session: SessionDep, program_id: str) -> oa.Program:
 
 @router.get("/programs/{programID}", response_model=oa.Program, response_model_exclude_none=True,
             summary="searchProgramByProgramId")
-def get_program(programID: str, session: SessionDep,  # noqa: N803 - spec's name
+def get_program(programID: str, session: SessionDep,
                 actor: Annotated[Principal, require_scope(Scope.READ_ALL)]) -> oa.Program:
     return _program(session, programID)
 
@@ -89,7 +89,7 @@ def create_program(actor: Annotated[Principal, require_scope(Scope.WRITE_PROGRAM
 
 @router.put("/programs/{programID}", summary="updateProgram (refused: derived)")
 @router.delete("/programs/{programID}", summary="deleteProgram (refused: derived)")
-def write_program(programID: str,  # noqa: N803
+def write_program(programID: str,
                   actor: Annotated[Principal, require_scope(Scope.WRITE_PROGRAMS)]) -> None:
     raise ForbiddenError(_DERIVED)
 
@@ -122,7 +122,7 @@ def _site_of_event(session: SessionDep, actor: Principal, event_id: str) -> mapp
 
 @router.get("/events/{eventID}", response_model=oa.Event, response_model_exclude_none=True,
             summary="searchEventsByID")
-def get_event(eventID: str, session: SessionDep,  # noqa: N803
+def get_event(eventID: str, session: SessionDep,
               actor: Annotated[Principal, require_scope(Scope.READ_ALL)]) -> oa.Event:
     return mapping.event_for_site(_site_of_event(session, actor, eventID))
 
@@ -179,14 +179,14 @@ def create_event(body: oa.EventIn, session: SessionDep,
 
 @router.put("/events/{eventID}", response_model=oa.Event, response_model_exclude_none=True,
             summary="updateEvent (new limit for the event's site)")
-def update_event(eventID: str, body: oa.EventIn, session: SessionDep,  # noqa: N803
+def update_event(eventID: str, body: oa.EventIn, session: SessionDep,
                  actor: Annotated[Principal, require_scope(Scope.WRITE_EVENTS)]) -> oa.Event:
     site = _site_of_event(session, actor, eventID)
     return _apply_event(session, actor, site.site_id, body)
 
 
 @router.delete("/events/{eventID}", summary="deleteEvent (refused: a site always has a limit)")
-def delete_event(eventID: str,  # noqa: N803
+def delete_event(eventID: str,
                  actor: Annotated[Principal, require_scope(Scope.WRITE_EVENTS)]) -> None:
     raise ForbiddenError("a site's setpoint event cannot be deleted; post a new limit "
                          "(PUT) or curtail through the core API")
@@ -221,14 +221,14 @@ def search_vens(session: SessionDep, actor: Annotated[Principal, require_scope(S
 
 @router.get("/vens/{venID}", response_model=oa.Ven, response_model_exclude_none=True,
             summary="searchVenByID")
-def get_ven(venID: str, session: SessionDep,  # noqa: N803
+def get_ven(venID: str, session: SessionDep,
             actor: Annotated[Principal, require_scope(Scope.READ_ALL)]) -> oa.Ven:
     return _ven(session, actor, venID)
 
 
 @router.get("/vens/{venID}/resources", response_model=list[oa.Resource],
             response_model_exclude_none=True, summary="searchVenResources")
-def search_resources(venID: str, session: SessionDep,  # noqa: N803
+def search_resources(venID: str, session: SessionDep,
                      actor: Annotated[Principal, require_scope(Scope.READ_ALL)],
                      resource_name: Annotated[str | None, Query(alias="resourceName",
                                                                 max_length=128)] = None,
@@ -242,7 +242,7 @@ def search_resources(venID: str, session: SessionDep,  # noqa: N803
 
 @router.get("/vens/{venID}/resources/{resourceID}", response_model=oa.Resource,
             response_model_exclude_none=True, summary="searchVenResourceByID")
-def get_resource(venID: str, resourceID: str, session: SessionDep,  # noqa: N803
+def get_resource(venID: str, resourceID: str, session: SessionDep,
                  actor: Annotated[Principal, require_scope(Scope.READ_ALL)]) -> oa.Resource:
     for r in _ven(session, actor, venID).resources or []:
         if r.id == resourceID:
@@ -270,13 +270,13 @@ _VEN_DERIVED = ("VENs and resources mirror the core service's clients and sites;
 @router.put("/vens/{venID}", summary="updateVen (refused: derived)")
 @router.delete("/vens/{venID}", summary="deleteVen (refused: derived)")
 @router.post("/vens/{venID}/resources", status_code=201, summary="createResource (refused)")
-def write_ven(venID: str,  # noqa: N803
+def write_ven(venID: str,
               actor: Annotated[Principal, require_scope(Scope.WRITE_VENS)]) -> None:
     raise ForbiddenError(_VEN_DERIVED)
 
 
 @router.put("/vens/{venID}/resources/{resourceID}", summary="updateResource (refused)")
 @router.delete("/vens/{venID}/resources/{resourceID}", summary="deleteResource (refused)")
-def write_resource(venID: str, resourceID: str,  # noqa: N803
+def write_resource(venID: str, resourceID: str,
                    actor: Annotated[Principal, require_scope(Scope.WRITE_VENS)]) -> None:
     raise ForbiddenError(_VEN_DERIVED)

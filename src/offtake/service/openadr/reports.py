@@ -20,15 +20,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
-from offtake.service.deps import ActorDep, SessionDep, StateDep
+from offtake.service.deps import SessionDep, StateDep
 from offtake.service.domain.common import now
 from offtake.service.domain.metering import ingest_readings
 from offtake.service.openadr import mapping, views
 from offtake.service.openadr import schemas as oa
 from offtake.service.openadr.auth import Scope, require_scope
 from offtake.service.openadr.notify import Change
-from offtake.service.openadr.objects import Limit, Skip, TargetType, TargetValues, page, \
-    targets_match
+from offtake.service.openadr.objects import (
+    Limit,
+    Skip,
+    TargetType,
+    TargetValues,
+    page,
+    targets_match,
+)
 from offtake.service.openadr.runtime import ensure_tables, runtime
 from offtake.service.openadr.store import OadrReport, OadrSubscription
 from offtake.service.schemas import ReadingIn
@@ -140,7 +146,7 @@ def create_report(body: oa.ReportIn, request: Request, session: SessionDep, stat
 
 @router.get("/reports/{reportID}", response_model=oa.Report, response_model_exclude_none=True,
             summary="searchReportsByReportID")
-def get_report(reportID: str, session: SessionDep, state: StateDep,  # noqa: N803
+def get_report(reportID: str, session: SessionDep, state: StateDep,
                actor: Annotated[Principal, require_scope(Scope.READ_ALL)]) -> oa.Report:
     ensure_tables(state)
     return _to_report(_report_for(session, actor, reportID))
@@ -148,7 +154,7 @@ def get_report(reportID: str, session: SessionDep, state: StateDep,  # noqa: N80
 
 @router.put("/reports/{reportID}", response_model=oa.Report, response_model_exclude_none=True,
             summary="updateReport (new intervals are ingested; stored ones stay)")
-def update_report(reportID: str, body: oa.ReportIn, request: Request,  # noqa: N803
+def update_report(reportID: str, body: oa.ReportIn, request: Request,
                   session: SessionDep, state: StateDep,
                   actor: Annotated[Principal, require_scope(Scope.WRITE_REPORTS)]) -> oa.Report:
     ensure_tables(state)
@@ -166,7 +172,7 @@ def update_report(reportID: str, body: oa.ReportIn, request: Request,  # noqa: N
 @router.delete("/reports/{reportID}", response_model=oa.Report, response_model_exclude_none=True,
                summary="deleteReport (the meter readings it produced stay: the ledger is "
                        "append-only)")
-def delete_report(reportID: str, session: SessionDep, state: StateDep,  # noqa: N803
+def delete_report(reportID: str, session: SessionDep, state: StateDep,
                   actor: Annotated[Principal, require_scope(Scope.WRITE_REPORTS)]) -> oa.Report:
     ensure_tables(state)
     row = _report_for(session, actor, reportID)
@@ -236,7 +242,7 @@ def create_subscription(body: oa.SubscriptionIn, session: SessionDep, state: Sta
 
 @router.get("/subscriptions/{subscriptionID}", response_model=oa.Subscription,
             response_model_exclude_none=True, summary="searchSubscriptionByID")
-def get_subscription(subscriptionID: str, session: SessionDep, state: StateDep,  # noqa: N803
+def get_subscription(subscriptionID: str, session: SessionDep, state: StateDep,
                      actor: Annotated[Principal, require_scope(Scope.READ_ALL)],
                      ) -> oa.Subscription:
     ensure_tables(state)
@@ -245,7 +251,7 @@ def get_subscription(subscriptionID: str, session: SessionDep, state: StateDep, 
 
 @router.put("/subscriptions/{subscriptionID}", response_model=oa.Subscription,
             response_model_exclude_none=True, summary="updateSubscription")
-def update_subscription(subscriptionID: str, body: oa.SubscriptionIn,  # noqa: N803
+def update_subscription(subscriptionID: str, body: oa.SubscriptionIn,
                         session: SessionDep, state: StateDep,
                         actor: Annotated[Principal, require_scope(Scope.WRITE_SUBSCRIPTIONS)],
                         ) -> oa.Subscription:
@@ -260,7 +266,7 @@ def update_subscription(subscriptionID: str, body: oa.SubscriptionIn,  # noqa: N
 
 @router.delete("/subscriptions/{subscriptionID}", response_model=oa.Subscription,
                response_model_exclude_none=True, summary="deleteSubscription")
-def delete_subscription(subscriptionID: str, session: SessionDep, state: StateDep,  # noqa: N803
+def delete_subscription(subscriptionID: str, session: SessionDep, state: StateDep,
                         actor: Annotated[Principal, require_scope(Scope.WRITE_SUBSCRIPTIONS)],
                         ) -> oa.Subscription:
     ensure_tables(state)

@@ -103,7 +103,7 @@ class OpenADRRuntime:
                     changes = await asyncio.to_thread(self.scan)
                     if changes:
                         await self.notifier.announce(changes)
-                except Exception:  # noqa: BLE001 - keep watching; the error is logged
+                except Exception:
                     log.exception("OpenADR event notifications failed")
         finally:
             self.state.hub.unsubscribe(None, queue)
