@@ -139,7 +139,8 @@ def _aggregate(s: Scenario, options: PlanOptions, arrays: list[np.ndarray]) -> t
     local = snaps.tz_convert(s.config.timezone) if snaps.tz is not None else snaps
     day = local.normalize()
     # group = (day, hour // r): blocks never cross a day or a month
-    key = pd.factorize(pd.Index(day.asi8 // 10**9 * 100 + local.hour // r))[0]
+    day_no = pd.factorize(day)[0]
+    key = pd.factorize(pd.Index(day_no * 24 + np.asarray(local.hour) // r))[0]
     n = key.max() + 1
     weight = np.bincount(key, minlength=n).astype(float)
     first = np.full(n, T, dtype=int)
@@ -161,7 +162,9 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
     snaps = s.snapshots
     local = snaps.tz_convert(s.config.timezone) if snaps.tz is not None else snaps
     day = local.normalize()
-    uday, day_idx = np.unique(day.asi8, return_inverse=True)
+    day_idx, uday = pd.factorize(day)
+    if (np.diff(day_idx) < 0).any():
+        raise InputError("representative days need snapshots in time order")
     counts = np.bincount(day_idx)
     full = np.flatnonzero(counts == 24)
     if len(full) != len(uday):
@@ -171,7 +174,7 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
     scale = feat_h.std(axis=0)
     feat_h = feat_h / np.where(scale > 0, scale, 1.0)
     feat = feat_h.reshape(len(uday), 24 * feat_h.shape[1])
-    month_of_day = pd.DatetimeIndex(uday, tz=local.tz).month.to_numpy() if local.tz else pd.DatetimeIndex(uday).month.to_numpy()
+    month_of_day = np.asarray(local.month)[np.searchsorted(day_idx, np.arange(len(uday)))]
     picked: list[int] = []
     weights: list[float] = []
     rng = np.random.default_rng(0)
