@@ -40,6 +40,8 @@ def test_two_region_summary_for_economics() -> None:
     assert r.extra_generation_cost_usd_per_year == pytest.approx(100 / years)
     gf = r.generation_by_fuel()
     assert gf.loc["gas", "extra_mwh_per_year"] == pytest.approx(10 / years)
+    # value created = mining value 300 - extra generation 100 - capex 150 = 50 USD over 3 h
+    assert r.net_value_usd_per_year == pytest.approx(50 / years)
 
 
 def test_build_only_names_blocks() -> None:

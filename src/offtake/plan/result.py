@@ -86,10 +86,17 @@ class PlanResult:
     timings_s: dict[str, float]
     rounded_sites: tuple[str, ...] = ()
     capacity_bounds_mw: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    baseline_objective_usd: float = float("nan")
 
     @property
     def horizon_years(self) -> float:
         return float(self.weight_h.sum()) / 8760.0
+
+    @property
+    def net_value_usd_per_year(self) -> float:
+        """Value created by the flexible loads [USD/yr]: baseline objective minus plan objective
+        (value of flexible energy minus extra generation, backup and capex cost); NaN without baseline."""
+        return (self.baseline_objective_usd - self.objective_usd) / self.horizon_years
 
     @property
     def unserved_mwh(self) -> float:
@@ -181,7 +188,8 @@ class PlanResult:
         return {
             "scenario": self.scenario_name, "resolution": self.resolution, "status": str(self.status),
             "objective": self.objective_usd, "objective_units": "USD over the horizon, minimised (PyPSA n.objective)",
-            "net_value_usd_per_year": -self.objective_usd / self.horizon_years,
+            "baseline_objective": self.baseline_objective_usd,
+            "net_value_usd_per_year": self.net_value_usd_per_year,
             "total_flex_mw": float(self.capacity_mw.to_numpy().sum()),
             "capacity_mw": {r: {k: float(v) for k, v in row.items() if v > TOL_MW} for r, row in self.capacity_mw.iterrows()},
             "by_type": json.loads(self.by_type().to_json(orient="index")),
@@ -199,7 +207,8 @@ class PlanResult:
 
 def make_result(x: PlanInputs, sol: Solution, status: SolveStatus, objective_usd: float, generators: pd.DataFrame,
                 baseline: Solution | None, timings_s: dict[str, float], rounded: tuple[str, ...] = (),
-                bounds: dict[tuple[str, str], tuple[float, float]] | None = None) -> PlanResult:
+                bounds: dict[tuple[str, str], tuple[float, float]] | None = None,
+                baseline_objective_usd: float = float("nan")) -> PlanResult:
     idx = x.snapshots
     pairs = pd.MultiIndex.from_product([x.regions, x.flex], names=["region", "flex"])
     T = len(idx)
@@ -216,7 +225,7 @@ def make_result(x: PlanInputs, sol: Solution, status: SolveStatus, objective_usd
         unserved_mw=pd.DataFrame(sol.unserved, index=idx, columns=x.regions),
         weight_h=pd.Series(x.weight_h, index=idx, name="weight_h"), generators=generators,
         flex_kind={f: str(k) for f, k in zip(x.flex, x.flex_kind)}, timings_s=timings_s, rounded_sites=rounded,
-        capacity_bounds_mw=dict(bounds or {}),
+        capacity_bounds_mw=dict(bounds or {}), baseline_objective_usd=baseline_objective_usd,
     )
 
 

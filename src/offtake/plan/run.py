@@ -113,18 +113,20 @@ def plan(scenario: Scenario, options: PlanOptions = PlanOptions(), progress: Pro
         check_solution(x, sol)
     check_s = time.perf_counter() - t0
     baseline = None
+    baseline_obj = float("nan")
     if options.baseline:
         say("solving the baseline without flexible loads")
         xb = prepare(scenario, dataclasses.replace(options, no_flex=True))
         baseline, res_b, b3 = solve_inputs(xb, options)
         if options.check:
             check_solution(xb, baseline)
+        baseline_obj = res_b.objective_usd
         build_s += b3
         solve_s += res_b.solve_s
     timings = {"build_s": build_s, "solve_s": solve_s, "check_s": check_s, "total_s": time.perf_counter() - t_start}
     gens = scenario.generators[["region", "technology", "capacity_mw", "marginal_cost_usd_per_mwh"]].copy()
     return make_result(x, sol, res.status, res.objective_usd, gens, baseline, timings, rounded,
-                       options.capacity_bounds_mw)
+                       options.capacity_bounds_mw, baseline_obj)
 
 
 def plan_inputs(scenario: Scenario, options: PlanOptions = PlanOptions(),
