@@ -18,7 +18,9 @@ MODULES: list[str] = [
     "agent",
     "risk",
     "sweep",
+    "value",
     "serve",
+    "plan",
 ]
 
 
