@@ -29,6 +29,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -106,10 +107,71 @@ class PlanFigures:
 
 
 def plan_figures(result: Any) -> PlanFigures:
-    """Read :class:`PlanFigures` from a plan result (``offtake.plan``'s ``PlanResult``)."""
+    """Read :class:`PlanFigures` from a plan result (``offtake.plan.PlanResult``).
+
+    Per type: ``by_type()``'s capacity, MWh/yr and capacity-weighted curtailed hours/yr;
+    a type the plan did not site gets zeros.  The extra generation cost is None when
+    the plan solved no baseline.
+    """
     if isinstance(result, PlanFigures):
         return result
-    raise InputError(f"cannot read plan figures from a {type(result).__name__}")
+    if not (hasattr(result, "by_type") and hasattr(result, "flex_kind")):
+        raise InputError(f"cannot read plan figures from a {type(result).__name__}")
+    bt = result.by_type()
+    loads = []
+    for name, kind in result.flex_kind.items():
+        if name in bt.index and float(bt.loc[name, "capacity_mw"]) > 0.0:
+            row = bt.loc[name]
+            mw = float(row["capacity_mw"])
+            # float sums may land a hair above MW x 8760 h
+            mwh = min(float(row["energy_mwh_per_year"]), mw * HOURS_PER_YEAR)
+            loads.append(LoadFigures(str(name), kind, mw, mwh,
+                                     min(float(row["curtailed_hours_per_year"]), HOURS_PER_YEAR)))
+        else:
+            loads.append(LoadFigures(str(name), kind, 0.0, 0.0, 0.0))
+    extra = float(result.extra_generation_cost_usd_per_year)
+    return PlanFigures(loads=tuple(loads), extra_generation_cost_usd_per_year=extra if math.isfinite(extra) else None,
+                       objective_usd=float(result.objective_usd), resolution=str(result.resolution))
+
+
+def figures_from_plan_dir(folder: str | Path, scenario: Scenario) -> PlanFigures:
+    """Read :class:`PlanFigures` from the ``summary.json`` that ``offtake plan --out DIR`` writes.
+
+    Types absent from its ``by_type`` (not sited) get zeros; kinds come from the scenario.
+    Raises InputError when the file is missing or malformed or the plan is of another scenario.
+    """
+    path = Path(folder) / "summary.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path} not found: give the results folder of `offtake plan --out DIR`") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the plan summary ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("by_type"), dict):
+        raise InputError(f"{path}: expected a plan summary with a 'by_type' mapping")
+    if data.get("scenario") not in (None, scenario.name):
+        raise InputError(f"{path} is a plan of scenario {data.get('scenario')!r}, not {scenario.name!r}; "
+                         "pass the same --scenario")
+    by_type = data["by_type"]
+    loads = []
+    try:
+        for name, row in scenario.flex_loads.iterrows():
+            r = by_type.get(str(name)) or {}
+            mw = float(r.get("capacity_mw", 0.0) or 0.0)
+            loads.append(LoadFigures(str(name), row["kind"], mw,
+                                     min(float(r.get("energy_mwh_per_year", 0.0) or 0.0), mw * HOURS_PER_YEAR),
+                                     min(float(r.get("curtailed_hours_per_year", 0.0) or 0.0), HOURS_PER_YEAR)))
+        unknown = sorted(set(by_type) - set(map(str, scenario.flex_loads.index)))
+        if unknown:
+            raise InputError(f"{path}: flexible-load types {', '.join(unknown)} are not in scenario "
+                             f"{scenario.name!r}")
+        extra = data.get("extra_generation_cost_usd_per_year")
+        extra_f = None if extra is None or not math.isfinite(float(extra)) else float(extra)
+        objective = float(data.get("objective", float("nan")))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{path}: malformed plan summary ({exc})") from None
+    return PlanFigures(loads=tuple(loads), extra_generation_cost_usd_per_year=extra_f, objective_usd=objective,
+                       resolution=str(data.get("resolution", "")))
 
 
 @dataclass(frozen=True)
@@ -311,4 +373,4 @@ def value_plan(scenario: Scenario, plan: PlanFigures | Any, *, tariff_pkr_per_kw
 
 
 __all__ = ["LoadFigures", "LoadValue", "PlanFigures", "SystemValue", "ValueAssumptions", "ValueResult",
-           "load_kind_for", "pkr_per_usd_of", "plan_figures", "tariff_figures", "value_plan"]
+           "figures_from_plan_dir", "load_kind_for", "pkr_per_usd_of", "plan_figures", "tariff_figures", "value_plan"]
