@@ -148,3 +148,75 @@ def test_cli_bad_grid_exits_2_and_writes_nothing(tmp_path, text, message):
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert not out.exists()
+
+
+# --- with the real planning engine on the tiny scenario -------------------------------
+
+REAL_GRID = """\
+axes:
+  btc_price_usd: [100000, 5000000]   # 5 M USD puts mining's value above VOLL: the plan refuses it
+  programme_cap_mw: [200, 500]
+plan:
+  resolution: 2h
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    return write_tiny_scenario(tmp_path_factory.mktemp("tiny_cli"))
+
+
+def test_plan_and_value_row_matches_direct_calls(tiny):
+    from offtake.economics.value import ValueAssumptions, value_plan
+    from offtake.plan import PlanOptions, plan
+    from offtake.variants import apply_variant
+
+    grid = parse_grid({"axes": {"programme_cap_mw": [200]}, "plan": {"resolution": "2h"}})
+    row = run_sweep(tiny, grid).rows[0]
+    assert row["status"] == "ok", row["error"]
+    s = apply_variant(tiny, {"programme_cap_mw": 200})
+    res = plan(s, PlanOptions(resolution_h=2))
+    val = value_plan(s, res, assumptions=ValueAssumptions())
+    assert row["objective_usd"] == pytest.approx(res.objective_usd, rel=1e-9)
+    assert row["total_mw"] == pytest.approx(200.0) == pytest.approx(float(res.capacity_mw.to_numpy().sum()))
+    assert row["contribution_usd_per_year"] == pytest.approx(val.system.contribution_usd_per_year, rel=1e-9)
+
+
+def test_cli_sweep_on_two_workers_reports_the_failing_variant(tmp_path, tiny_folder):
+    grid = tmp_path / "sweep.yaml"
+    grid.write_text(REAL_GRID)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["sweep", "--grid", str(grid), "--scenario", str(tiny_folder),
+                                   "--workers", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "4 variants, 2 failed" in res.output
+    assert {p.name for p in out.iterdir()} == {"sweep.csv", "sweep.json", "sweep.png"}
+    frame = pd.read_csv(out / "sweep.csv", index_col="variant")
+    assert list(frame["status"]) == ["ok", "ok", "failed", "failed"]
+    assert frame.loc[2, "error"].startswith("InputError: flex_loads.csv: value_usd_per_mwh of mining")
+    assert "value of lost load" in frame.loc[3, "error"]
+    assert list(frame.loc[[0, 1], "total_mw"]) == pytest.approx([200.0, 500.0])
+    data = json.loads((out / "sweep.json").read_text())
+    assert data["n_failed"] == 2 and data["workers"] == 2
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_sweep_all_failed_exits_1_with_the_table(tmp_path, tiny_folder):
+    grid = tmp_path / "sweep.yaml"
+    grid.write_text("axes:\n  btc_price_usd: [5000000]\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["sweep", "--grid", str(grid), "--scenario", str(tiny_folder),
+                                   "--workers", "1", "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "every variant failed" in res.output
+    assert pd.read_csv(out / "sweep.csv")["status"].tolist() == ["failed"]
+
+
+def test_cli_unreachable_scheduler_is_exit_2(tmp_path, tiny_folder):
+    grid = tmp_path / "sweep.yaml"
+    grid.write_text("axes:\n  programme_cap_mw: [100]\n")
+    res = CliRunner().invoke(app, ["sweep", "--grid", str(grid), "--scenario", str(tiny_folder),
+                                   "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "cannot reach the Dask scheduler" in res.output
+    assert not (tmp_path / "o").exists()

@@ -11,12 +11,12 @@ import typer
 
 from offtake.commands._common import console, handle_errors, write_atomic
 
-#: Columns shown in the printed table, when present (all are in the files).
-_SHOWN = ("total_mw", "total_mwh_per_year", "contribution_usd_per_year",
-          "other_consumers_change_pkr_per_kwh", "window_upper_pkr_per_kwh", "wall_s")
+#: Figures shown in the printed table, when present: (column, header, scale); all are in the files.
+_SHOWN = (("total_mw", "MW", 1.0), ("contribution_usd_per_year", "contrib. M USD/yr", 1e-6),
+          ("other_consumers_change_pkr_per_kwh", "others Rs/kWh", 1.0))
 
 
-def _connect(scheduler: str | None, workers: int, n_variants: int) -> tuple[Any, Any]:
+def _connect(scheduler: str | None, workers: int, n_variants: int, timeout_s: float) -> tuple[Any, Any]:
     """A Dask client: on the given scheduler, else on a new LocalCluster of processes."""
     import logging
 
@@ -27,7 +27,7 @@ def _connect(scheduler: str | None, workers: int, n_variants: int) -> tuple[Any,
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
         try:
-            return None, Client(scheduler, timeout="10s")
+            return None, Client(scheduler, timeout=f"{timeout_s}s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
     n = max(1, min(workers, n_variants))
@@ -36,25 +36,29 @@ def _connect(scheduler: str | None, workers: int, n_variants: int) -> tuple[Any,
 
 
 def _print_table(result: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     frame = result.to_frame()
-    shown = [c for c in _SHOWN if c in frame.columns]
+    shown = [(c, h, k) for c, h, k in _SHOWN if c in frame.columns]
     table = Table(title=f"Sweep: {len(frame)} variants, {result.n_failed} failed, "
                         f"{result.wall_s:.1f} s on {result.workers} worker(s)")
-    for col in ("variant", *result.axes, "status", *shown):
-        table.add_column(col, justify="left" if col in ("status",) else "right", no_wrap=True)
+    for col in ("#", *result.axes, "status", *(h for _, h, _ in shown)):
+        table.add_column(escape(col), justify="left" if col == "status" else "right")
     for idx, row in frame.head(40).iterrows():
-        cells = [str(idx), *(str(row[a]) for a in result.axes)]
-        cells.append("ok" if row["status"] == "ok" else f"[red]failed[/]: {row['error'][:60]}")
-        for c in shown:
+        cells = [str(idx), *(escape(str(row[a])) for a in result.axes)]
+        cells.append("ok" if row["status"] == "ok" else "[red]failed[/]")
+        for c, _, k in shown:
             v = row[c]
-            cells.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                         f"{v:,.2f}" if abs(float(v)) < 100 else f"{v:,.0f}")
+            cells.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * k:,.2f}")
         table.add_row(*cells)
     if len(frame) > 40:
         table.caption = f"first 40 of {len(frame)} rows; all rows are in the CSV/JSON"
     console.print(table)
+    failed = frame[frame["status"] == "failed"]
+    for error, rows in failed.groupby("error", sort=False):
+        ids = ", ".join(map(str, rows.index[:20])) + (" ..." if len(rows) > 20 else "")
+        console.print(f"[red]failed[/] variant(s) {ids}: {escape(str(error))}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +70,7 @@ def register(app: typer.Typer) -> None:
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="address of a running Dask scheduler (tcp://host:8786); default: a LocalCluster")] = None,
         workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="LocalCluster worker processes (1 thread each)")] = os.cpu_count() or 1,
         out: Annotated[Path, typer.Option("--out", "-o", help="folder for sweep.csv, sweep.json, sweep.png")] = Path("offtake-out/sweep"),
+        connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="seconds to wait for --scheduler")] = 10.0,
     ) -> None:
         """Plan and value every combination of the grid's axes; failed variants are listed, not dropped."""
         from rich.progress import (
@@ -88,7 +93,7 @@ def register(app: typer.Typer) -> None:
         check_grid_on(base, g)
         console.print(f"{g.n_variants} variants of [bold]{base.name}[/] "
                       f"({' x '.join(f'{n} {len(v)}' for n, v in g.axes)})")
-        cluster, client = _connect(scheduler, workers, g.n_variants)
+        cluster, client = _connect(scheduler, workers, g.n_variants, connect_timeout)
         failed = 0
         try:
             with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
