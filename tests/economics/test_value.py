@@ -127,3 +127,90 @@ def test_bad_inputs(tiny):
         value_plan(tiny, too_much)
     with pytest.raises(InputError, match="cannot read plan figures"):
         value_plan(tiny, object())
+
+
+# --- on the tiny scenario's real plan -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tiny):
+    from offtake.plan import PlanOptions, plan
+
+    return plan(tiny, PlanOptions())
+
+
+def test_value_of_the_tiny_plan(tiny, tiny_plan):
+    from offtake.economics.value import plan_figures
+
+    figs = plan_figures(tiny_plan)
+    bt = tiny_plan.by_type()
+    by_name = {lf.name: lf for lf in figs.loads}
+    assert set(by_name) == {"mining", "ai_training"}
+    assert by_name["mining"].mw == pytest.approx(float(bt.loc["mining", "capacity_mw"]))
+    assert by_name["mining"].mwh_per_year == pytest.approx(float(bt.loc["mining", "energy_mwh_per_year"]))
+    assert figs.extra_generation_cost_usd_per_year == pytest.approx(tiny_plan.extra_generation_cost_usd_per_year)
+    r = value_plan(tiny, tiny_plan)
+    s = r.system
+    assert s.mw == pytest.approx(float(tiny_plan.capacity_mw.to_numpy().sum()))
+    # energy cost caused = the plan's extra generation cost per kWh drawn, in PKR
+    kwh = s.mwh_per_year * 1000
+    assert s.energy_cost_pkr_per_kwh == pytest.approx(figs.extra_generation_cost_usd_per_year * FX / kwh)
+    assert s.contribution_pkr_per_year == pytest.approx((22.98 - s.energy_cost_pkr_per_kwh) * kwh)
+    for v in r.loads:
+        assert (v.basis == "plan") == (v.mw > 0)
+
+
+def _invoke(*args):
+    from typer.testing import CliRunner
+
+    from offtake.cli import app
+
+    return CliRunner().invoke(app, ["value", *args])
+
+
+def test_cli_value_runs_the_plan_and_reads_a_plan_dir(tmp_path, tiny):
+    out = tmp_path / "v1"
+    res = _invoke("--scenario", tiny.source, "--tariff", "25", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert "Investor view at Rs 25/kWh" in res.output and "System view" in res.output
+    assert {p.name for p in out.iterdir()} == {"value_loads.csv", "value_system.csv", "value.json"}
+    direct = json.loads((out / "value.json").read_text())
+    assert direct["system"]["tariff_pkr_per_kwh"] == 25.0
+
+    from typer.testing import CliRunner
+
+    from offtake.cli import app
+
+    plan_dir = tmp_path / "plan"
+    assert CliRunner().invoke(app, ["plan", "--scenario", tiny.source, "--out", str(plan_dir)]).exit_code == 0
+    res2 = _invoke("--scenario", tiny.source, "--plan-dir", str(plan_dir), "--tariff", "25",
+                   "--out", str(tmp_path / "v2"))
+    assert res2.exit_code == 0, res2.output
+    from_dir = json.loads((tmp_path / "v2" / "value.json").read_text())
+    assert from_dir["system"]["contribution_pkr_per_year"] == pytest.approx(
+        direct["system"]["contribution_pkr_per_year"], rel=1e-6)
+    assert [v["mw"] for v in from_dir["loads"]] == pytest.approx([v["mw"] for v in direct["loads"]])
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--tariff", "-1"], "--tariff must be a finite number >= 0"),
+    (["--btc-price", "0"], "--btc-price must be a finite number > 0"),
+    (["--plan-dir", "/nonexistent/plan"], "summary.json not found"),
+    (["--resolution", "5h"], "resolution must be one of"),
+])
+def test_cli_value_bad_input_exit_2_nothing_written(tmp_path, tiny, args, text):
+    out = tmp_path / "out"
+    res = _invoke("--scenario", tiny.source, *args, "--out", str(out))
+    assert res.exit_code == 2, res.output
+    assert text in res.output
+    assert not out.exists()
+
+
+def test_cli_value_plan_dir_of_another_scenario(tmp_path, tiny):
+    (tmp_path / "summary.json").write_text(json.dumps({"scenario": "other", "by_type": {}}))
+    res = _invoke("--scenario", tiny.source, "--plan-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 2 and "is a plan of scenario 'other'" in res.output
+    (tmp_path / "summary.json").write_text("{not json")
+    res = _invoke("--scenario", tiny.source, "--plan-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 2 and "cannot read the plan summary" in res.output
+    assert not (tmp_path / "o").exists()
