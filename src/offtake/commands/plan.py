@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
                       + (f" and the PyPSA network to [bold]{export_pypsa}[/]" if export_pypsa else ""))
 
 
-def result_files(res: "object", plots: bool = True) -> dict[str, "bytes | str"]:
+def result_files(res: object, plots: bool = True) -> dict[str, bytes | str]:
     from offtake.plan import PlanResult
 
     assert isinstance(res, PlanResult)
@@ -96,7 +96,7 @@ def result_files(res: "object", plots: bool = True) -> dict[str, "bytes | str"]:
     return files
 
 
-def print_summary(res: "object") -> None:
+def print_summary(res: object) -> None:
     from rich.table import Table
 
     from offtake.plan import PlanResult

@@ -200,8 +200,9 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
     return snaps[rows], np.repeat(w_day, 24), [a[rows] for a in arrays], f"{days} days"
 
 
-def prepare(s: Scenario, options: PlanOptions = PlanOptions()) -> PlanInputs:
+def prepare(s: Scenario, options: PlanOptions | None = None) -> PlanInputs:
     """Turn a scenario into the arrays of one planning problem (see :class:`PlanInputs`)."""
+    options = options or PlanOptions()
     demand, avail, minrun = _hourly_arrays(s)
     snaps, weight, (demand, avail, minrun), res = _aggregate(s, options, [demand, avail, minrun])
     regions = s.region_names
@@ -222,7 +223,7 @@ def prepare(s: Scenario, options: PlanOptions = PlanOptions()) -> PlanInputs:
                 if mth in row.index and pd.notna(row[mth]):
                     budget[j, mth - 1] = float(row[mth])
 
-    R, G = len(regions), len(gens)
+    R = len(regions)
     gen_sum = np.zeros((len(snaps), R))
     np.add.at(gen_sum.T, gen_region, avail.T)
     has_gen = np.bincount(gen_region, minlength=R) > 0

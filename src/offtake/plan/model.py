@@ -40,9 +40,9 @@ def _da(values: np.ndarray, *coords: pd.Index) -> xr.DataArray:
     return xr.DataArray(values, coords=list(coords), dims=[c.name for c in coords])
 
 
-def build_model(source: Scenario | PlanInputs, options: PlanOptions = PlanOptions()) -> linopy.Model:
+def build_model(source: Scenario | PlanInputs, options: PlanOptions | None = None) -> linopy.Model:
     """Build (never solve) the planning model of a scenario or of prepared inputs."""
-    x = prepare(source, options) if isinstance(source, Scenario) else source
+    x = prepare(source, options or PlanOptions()) if isinstance(source, Scenario) else source
     m = linopy.Model(force_dim_names=True)
     T = pd.RangeIndex(len(x.snapshots), name="snapshot")
     R = pd.Index(x.regions, name="region")

@@ -61,7 +61,7 @@ def to_pypsa(x: PlanInputs) -> Any:
         n.add("Link", f"{reg} reserve", bus0=f"{reg} gen", bus1=reg, p_nom=p_nom, efficiency=1.0,
               p_max_pu=pd.Series(lim / p_nom, index=snaps), carrier="reserve")
 
-    budget = set(int(g) for g in x.budget_gen)
+    budget = {int(g) for g in x.budget_gen}
     plain = [g for g in range(len(x.generators)) if g not in budget]
     cap = np.maximum(x.capacity_mw, 0.0)
     safe = np.where(cap > 0, cap, 1.0)

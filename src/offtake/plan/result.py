@@ -183,7 +183,7 @@ class PlanResult:
     def summary(self) -> dict[str, object]:
         gf = self.generation_by_fuel()
         total_cap = float(self.generators["capacity_mw"].sum())
-        util = {k: float(gf[f"after_mwh_per_year" if k == "after" else "before_mwh_per_year"].sum(min_count=1))
+        util = {k: float(gf["after_mwh_per_year" if k == "after" else "before_mwh_per_year"].sum(min_count=1))
                 / (total_cap * 8760.0) for k in ("before", "after")}
         return {
             "scenario": self.scenario_name, "resolution": self.resolution, "status": str(self.status),

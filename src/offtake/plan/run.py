@@ -78,7 +78,7 @@ def _round_sites(x: PlanInputs, sol: Solution) -> tuple[dict[tuple[str, str], tu
     return bounds, tuple(notes)
 
 
-def plan(scenario: Scenario, options: PlanOptions = PlanOptions(), progress: Progress | None = None) -> PlanResult:
+def plan(scenario: Scenario, options: PlanOptions | None = None, progress: Progress | None = None) -> PlanResult:
     """Plan how many MW of each flexible type to site per region and how they run.
 
     Steps: prepare arrays (``options.resolution_h`` / ``options.days``), build the linopy
@@ -90,6 +90,7 @@ def plan(scenario: Scenario, options: PlanOptions = PlanOptions(), progress: Pro
     SolverError or CheckError.  Never mutates ``scenario``.
     """
     say = progress or (lambda _msg: None)
+    options = options or PlanOptions()
     t_start = time.perf_counter()
     say("preparing inputs")
     x = prepare(scenario, options)
@@ -129,9 +130,10 @@ def plan(scenario: Scenario, options: PlanOptions = PlanOptions(), progress: Pro
                        options.capacity_bounds_mw, baseline_obj)
 
 
-def plan_inputs(scenario: Scenario, options: PlanOptions = PlanOptions(),
+def plan_inputs(scenario: Scenario, options: PlanOptions | None = None,
                 result: PlanResult | None = None) -> PlanInputs:
     """The exact inputs of a plan's final solve (with ``result``'s rounded site bounds), for export."""
+    options = options or PlanOptions()
     if result is not None:
         options = dataclasses.replace(options, capacity_bounds_mw=dict(result.capacity_bounds_mw))
     x = prepare(scenario, options)

@@ -64,7 +64,7 @@ def solve(model: linopy.Model, *, io_api: str = "direct", quiet: bool = True,
             logger.setLevel(logging.ERROR)
         with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
             _status, condition = model.solve(solver_name="highs", io_api=io_api, **opts)
-    except Exception as exc:  # noqa: BLE001 - any backend failure becomes one error type
+    except Exception as exc:
         raise SolverError(f"HiGHS failed: {exc}") from exc
     finally:
         logger.setLevel(level)
