@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -101,13 +102,17 @@ def test_monthly_invoice(client, world, make_site) -> None:  # type: ignore[no-u
     # issuing again returns the same invoices; the month is closed for new readings
     again = client.post("/api/v1/invoices", headers=world["grid"], json={"period": "2025-06"})
     assert {i["invoice_id"] for i in again.json()} == {i["invoice_id"] for i in r.json()}
-    late = _post(client, world["grid"], _r("a", june + timedelta(days=1), 60, 1.0))
-    assert late.status_code == 409
-    # resending an already stored June reading is still harmless
+    # a late June reading is accepted and billed in the current month; June stays as issued
+    late = _r("a", june + timedelta(days=1), 60, 1.0)
+    assert _post(client, world["grid"], late).json() == {"accepted": 1, "duplicates": 0}
+    this_month = datetime.now(UTC).astimezone(ZoneInfo("Asia/Karachi")).strftime("%Y-%m")
+    entries = client.get(f"/api/v1/ledger?site_id=a&period={this_month}",
+                         headers=world["op_a"]).json()
+    assert {e["txn_id"] for e in entries} == {late["reading_id"]}
     assert client.get(f"/api/v1/invoices/{a['invoice_id']}", headers=world["op_a"]).json() == a
+    assert client.get("/api/v1/ledger/balance", headers=world["grid"]).json()["balanced"]
     assert client.get(f"/api/v1/invoices/{a['invoice_id']}", headers=world["op_b"]).status_code == 403
     # a month that is not over cannot be invoiced
-    this_month = datetime.now(UTC).strftime("%Y-%m")
     r = client.post("/api/v1/invoices", headers=world["grid"], json={"period": this_month})
     assert r.status_code == 422
     assert client.post("/api/v1/invoices", headers=world["grid"],

@@ -113,3 +113,20 @@ def try_setpoint_lock(session: Session) -> bool:
                               {"k": _PG_SETPOINT_LOCK}).scalar_one()
         return bool(got)
     return True
+
+
+_PG_BILLING_LOCK = 764_201_313
+_SQLITE_BILLING_LOCK = threading.RLock()
+
+
+@contextmanager
+def billing_lock(session: Session, *, exclusive: bool) -> Iterator[None]:
+    """Meter intake (shared) against invoice issue (exclusive), so no reading slips into a
+    month while it is being invoiced.  The caller commits inside the block."""
+    if session.get_bind().dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {fn}(:k)"), {"k": _PG_BILLING_LOCK})
+        yield
+    else:
+        with _SQLITE_BILLING_LOCK:
+            yield

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
+from offtake.service.db import billing_lock
 from offtake.service.domain.common import audit, now, require_writer, site_for_read
 from offtake.service.domain.metering import ENERGY_REVENUE, PENALTY_REVENUE
 from offtake.service.models import Invoice, LedgerEntry, MeterReading, Site
@@ -80,6 +81,12 @@ def issue_invoices(session: Session, *, actor: Principal, period: str, settings:
     t = now()
     if not _period_over(period, settings.billing_timezone, t):
         raise InputError(f"month {period} is not over yet in {settings.billing_timezone}")
+    with billing_lock(session, exclusive=True):
+        return _issue_locked(session, actor=actor, period=period, site_id=site_id, t=t)
+
+
+def _issue_locked(session: Session, *, actor: Principal, period: str, site_id: str | None,
+                  t: datetime) -> list[Invoice]:
     sites_q = select(Site.site_id, Site.tariff_pkr_per_kwh)
     if site_id:
         if session.get(Site, site_id) is None:

@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
-from offtake.service.domain.common import ConflictError, audit, now, site_for_read, site_for_report
+from offtake.service.db import billing_lock
+from offtake.service.domain.common import audit, now, site_for_read, site_for_report
 from offtake.service.models import Invoice, LedgerEntry, MeterReading, Setpoint, Site, SiteEvent
 from offtake.service.schemas import ReadingIn, SiteEventIn
 from offtake.service.security import ForbiddenError, Principal, Role
@@ -121,28 +122,30 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
         unique_rows.append(row)
     rows = unique_rows
 
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MeterReading)
-    stmt = ins.on_conflict_do_nothing().returning(MeterReading.reading_id)
-    accepted_ids = set(session.scalars(stmt, rows)) if len(rows) > 1 else \
-        set(session.scalars(stmt.values(rows)))
-    new = [row for row in rows if row["reading_id"] in accepted_ids]
-    if new:
-        _check_open_periods(session, new)
-        session.execute(insert(LedgerEntry), _ledger_rows(new, sites, settings, t))
-    session.commit()
+    with billing_lock(session, exclusive=False):
+        _carry_closed_periods(session, rows, billing_period(t, settings.billing_timezone))
+        dialect = session.get_bind().dialect.name
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MeterReading)
+        stmt = ins.on_conflict_do_nothing().returning(MeterReading.reading_id)
+        accepted_ids = set(session.scalars(stmt, rows)) if len(rows) > 1 else \
+            set(session.scalars(stmt.values(rows)))
+        new = [row for row in rows if row["reading_id"] in accepted_ids]
+        if new:
+            session.execute(insert(LedgerEntry), _ledger_rows(new, sites, settings, t))
+        session.commit()
     return len(new), len(readings) - len(new)
 
 
-def _check_open_periods(session: Session, new: list[dict[str, object]]) -> None:
-    pairs = {(str(r["site_id"]), str(r["period"])) for r in new}
+def _carry_closed_periods(session: Session, rows: list[dict[str, object]],
+                          current: str) -> None:
+    """A reading for a month already invoiced for its site is billed in the current month."""
+    pairs = {(str(r["site_id"]), str(r["period"])) for r in rows}
     closed = set(session.execute(select(Invoice.site_id, Invoice.period).where(
         Invoice.site_id.in_({p[0] for p in pairs}), Invoice.period.in_({p[1] for p in pairs}))
     ).tuples()) & pairs
-    if closed:
-        session.rollback()
-        listed = ", ".join(f"{s} {p}" for s, p in sorted(closed)[:5])
-        raise ConflictError(f"month already invoiced, readings refused: {listed}")
+    for row in rows:
+        if (row["site_id"], row["period"]) in closed:
+            row["period"] = current
 
 
 def _ledger_rows(new: list[dict[str, object]], sites: dict, settings: Settings,  # type: ignore[type-arg]
