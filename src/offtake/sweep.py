@@ -236,8 +236,13 @@ def _error_text(exc: BaseException) -> str:
 
 def run_variant(base: Scenario, index: int, variant: Mapping[str, Any], grid: SweepGrid,
                 evaluate: Evaluate = plan_and_value) -> Row:
-    """One row: the variant's values, ``status`` ok/failed, ``error``, ``wall_s`` and its figures."""
+    """One row: the variant's values, ``status`` ok/failed, ``error``, ``wall_s``, ``cpu_s`` and its figures.
+
+    ``cpu_s`` is the CPU time of the process running the variant (all its threads), so
+    ``cpu_s / wall_s`` below 1 means the variant waited for a CPU.
+    """
     t0 = time.perf_counter()
+    c0 = time.process_time()
     row: Row = {"variant": index, **variant}
     try:
         figures = evaluate(apply_variant(base, variant, grid.fleet), variant, grid)
@@ -246,6 +251,7 @@ def run_variant(base: Scenario, index: int, variant: Mapping[str, Any], grid: Sw
     except Exception as exc:  # noqa: BLE001 - a failed variant is a row, not a crash
         row.update(status="failed", error=_error_text(exc))
     row["wall_s"] = time.perf_counter() - t0
+    row["cpu_s"] = time.process_time() - c0
     return row
 
 
@@ -280,7 +286,7 @@ class SweepResult:
         return bool(self.rows) and self.n_ok == 0
 
     def to_frame(self) -> pd.DataFrame:
-        front = ["variant", *self.axes, "status", "error", "wall_s"]
+        front = ["variant", *self.axes, "status", "error", "wall_s", "cpu_s"]
         frame = pd.DataFrame(list(self.rows))
         rest = [c for c in frame.columns if c not in front]
         return frame[front + rest].set_index("variant")
@@ -323,7 +329,7 @@ def _distributed(client: Any, base: Scenario, grid: SweepGrid, evaluate: Evaluat
                 row = fut.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker fails its variant, not the sweep
                 row = {"variant": i, **variants[i], "status": "failed", "error": _error_text(exc),
-                       "wall_s": float("nan")}
+                       "wall_s": float("nan"), "cpu_s": float("nan")}
             rows.append(row)
             if on_row:
                 on_row(row)
