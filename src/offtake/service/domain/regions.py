@@ -33,12 +33,19 @@ def _names_from_scenario() -> dict[str, str]:
         rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     except (ModuleNotFoundError, OSError, csv.Error, UnicodeDecodeError):
         return {}
+    if not rows:
+        return {}
+    header = list(rows[0])
+    rid_col = next((c for c in ("region_id", "id", "region", "code", "name") if c in header), None)
+    name_col = next((c for c in ("display_name", "label", "description", "name")
+                     if c in header and c != rid_col), None)
+    if rid_col is None or name_col is None:
+        return {}
     names: dict[str, str] = {}
     for row in rows:
-        rid = next((row[k] for k in ("region_id", "id", "region", "code") if row.get(k)), None)
-        name = next((row[k] for k in ("name", "label", "display_name") if row.get(k)), None)
-        if rid and name and rid.strip() in DEFAULT_REGIONS:
-            names[rid.strip()] = name.strip()
+        rid, name = (row.get(rid_col) or "").strip(), (row.get(name_col) or "").strip()
+        if rid in DEFAULT_REGIONS and name:
+            names[rid] = name
     return names
 
 
