@@ -29,7 +29,7 @@ SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
 
 
 async def _load(port: int, token: str, sites: int, batch: int, concurrency: int,
-                warmup_s: float, seconds: float, offset_days: int) -> dict[str, float]:
+                warmup_s: float, seconds: float, offset_h: int) -> dict[str, float]:
     import httpx
 
     lat_ms: list[float] = []
@@ -37,7 +37,8 @@ async def _load(port: int, token: str, sites: int, batch: int, concurrency: int,
     counter = [0]
     t_start = time.perf_counter()
     t_measure, t_end = t_start + warmup_s, t_start + warmup_s + seconds
-    base = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=offset_days)
+    base = (datetime.now(UTC) - timedelta(hours=8) + timedelta(hours=offset_h)).replace(
+        second=0, microsecond=0)  # recent minutes, like live agents
     run_tag = uuid.uuid4().hex[:6]
 
     async def one(client: httpx.AsyncClient) -> None:
@@ -84,7 +85,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batches", default="1,10")
-    parser.add_argument("--sites", type=int, default=100)
+    parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run as load process
     args = parser.parse_args()
     if args.load:
@@ -97,7 +98,7 @@ def main() -> None:
 
     from offtake.service.app import build_state
     from offtake.service.domain.clients import create_client
-    from offtake.service.models import Site
+    from offtake.service.models import Setpoint, Site
     from offtake.service.security import Role, issue_token
     from offtake.service.settings import Settings
 
@@ -116,7 +117,12 @@ def main() -> None:
                 "site_id": f"b{i}", "name": f"b{i}", "site_type": "mining", "region_id": "KP",
                 "contracted_mw": 10.0, "interruptible_share": 1.0, "priority": 1,
                 "tariff_pkr_per_kwh": 22.98, "owner_client_id": "op", "active": True,
-                "created_at": now, "setpoint_seq": 0, "setpoint_mw": 0.0}
+                "created_at": now, "setpoint_seq": 1, "setpoint_mw": 10.0}
+                for i in range(args.sites)])
+            s.execute(insert(Setpoint), [{
+                "site_id": f"b{i}", "seq": 1, "setpoint_mw": 10.0, "reason": "manual",
+                "valid_from": now - timedelta(days=1), "valid_until": None,
+                "issued_at": now - timedelta(days=1), "issued_by": "bench"}
                 for i in range(args.sites)])
             s.commit()
         state.engine.dispose()
@@ -134,7 +140,7 @@ def main() -> None:
         for k, batch in enumerate(int(b) for b in args.batches.split(",")):
             cfg = {"port": port, "token": token, "sites": args.sites, "batch": batch,
                    "concurrency": args.concurrency, "warmup_s": 2.0, "seconds": args.seconds,
-                   "offset_days": 60 * k}
+                   "offset_h": 3 * k}
             out = subprocess.run([sys.executable, __file__, "--load", json.dumps(cfg)],
                                  capture_output=True, text=True, check=False)
             if out.returncode:
