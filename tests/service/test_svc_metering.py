@@ -132,3 +132,33 @@ def test_site_events_idempotent(client, world, make_site) -> None:  # type: igno
     assert len(audit) == 1 and audit[0]["actor"] == "op-a"
     bad = client.post("/api/v1/sites/a/events", headers=world["op_a"], json=ev | {"kind": "x"})
     assert bad.status_code == 422
+
+
+def test_allowed_mw_rules() -> None:
+    from offtake.service.domain.metering import _in_force
+
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+    m = timedelta(minutes=1)
+    hist = [(10.0, t, None), (4.0, t + 10 * m, None), (8.0, t + 20 * m, t + 25 * m)]
+    assert _in_force(hist, t + m, t + 2 * m) == 10.0         # first in force
+    assert _in_force(hist, t + 12 * m, t + 13 * m) == 4.0    # superseded by the cut
+    assert _in_force(hist, t + 9 * m, t + 11 * m) == 10.0    # interval spans the cut
+    assert _in_force(hist, t + 26 * m, t + 27 * m) == 0.0    # 8 MW expired at +25
+    assert _in_force([], t, t + m) == 0.0                    # never a setpoint
+    assert _in_force(hist, t - 5 * m, t - m) == 0.0          # before the first
+
+
+def test_fast_path_matches_rule(client, world, make_site) -> None:  # type: ignore[no-untyped-def]
+    """Readings that start after the current setpoint: judged against it alone."""
+    make_site("a", contracted_mw=10, interruptible_share=1.0)
+    now = datetime.now(UTC)
+    client.post("/api/v1/surplus-signals", headers=world["grid"], json={"signals": [{
+        "region_id": "KP", "interval_start": (now - timedelta(minutes=1)).isoformat(),
+        "interval_end": (now + timedelta(hours=1)).isoformat(), "available_mw": 6,
+        "kind": "actual"}]})
+    start = datetime.now(UTC) + timedelta(minutes=2)  # > issue + 60 s grace
+    reading = _r("a", start, 1, 0.15)                   # 9 MW against 6
+    assert _post(client, world["op_a"], reading).json()["accepted"] == 1
+    row = client.get("/api/v1/sites/a/meter-readings", headers=world["grid"]).json()[0]
+    assert row["allowed_mw"] == pytest.approx(6.0) and row["flagged"] is True
+    assert row["excess_mwh"] == pytest.approx(2.95 / 60)
