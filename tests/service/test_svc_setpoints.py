@@ -168,3 +168,17 @@ def test_site_validation_and_conflicts(client, world, make_site) -> None:  # typ
     _signal(client, world["grid"], "KP", 10)
     r = client.patch("/api/v1/sites/a", headers=world["grid"], json={"active": False})
     assert r.json()["active"] is False and r.json()["setpoint_mw"] == 0.0
+
+
+def test_websocket_closes_when_token_expires(client, actors, make_site) -> None:  # type: ignore[no-untyped-def]
+    from starlette.websockets import WebSocketDisconnect
+
+    from offtake.service.security import Role
+
+    make_site("a")
+    token = actors.token("op-a", Role.SITE_OPERATOR, ttl_s=2)
+    with client.websocket_connect(f"/api/v1/sites/a/setpoints/ws?token={token}") as ws:
+        assert ws.receive_json()["seq"] == 1
+        with pytest.raises(WebSocketDisconnect) as exc:
+            ws.receive_json()
+    assert exc.value.code == 4401

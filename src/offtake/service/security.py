@@ -49,6 +49,7 @@ class Principal:
     client_id: str
     roles: frozenset[Role]
     scopes: frozenset[str] = frozenset()
+    expires_at: float | None = None  # token expiry, UNIX seconds
 
     def has_any(self, roles: frozenset[Role] | set[Role]) -> bool:
         return bool(self.roles & roles)
@@ -133,4 +134,5 @@ def decode_token(token: str, *, key: str, issuer: str = "offtake") -> Principal:
     except ValueError:
         raise AuthError("invalid access token: unknown role") from None
     scopes = frozenset(str(claims.get("scope", "")).split())
-    return Principal(client_id=str(claims["sub"]), roles=roles, scopes=scopes)
+    return Principal(client_id=str(claims["sub"]), roles=roles, scopes=scopes,
+                     expires_at=float(claims["exp"]))

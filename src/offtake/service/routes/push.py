@@ -2,13 +2,15 @@
 
 The token comes as ``?token=`` (or an ``Authorization: Bearer`` header).  After the
 handshake the server sends the current setpoint, then every change.  Refusals close the
-socket with 4401 (bad token), 4403 (not your site / wrong role) or 4404 (unknown site).
+socket with 4401 (bad token), 4403 (not your site / wrong role) or 4404 (unknown site);
+when the token expires the socket is closed with 4401 and the client reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -66,8 +68,13 @@ async def _serve(ws: WebSocket, site_id: str | None) -> None:
         try:
             while not receiver.done():
                 getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, receiver},
+                left_s = None if actor.expires_at is None else actor.expires_at - time.time()
+                done, _ = await asyncio.wait({getter, receiver}, timeout=left_s,
                                              return_when=asyncio.FIRST_COMPLETED)
+                if not done:  # the token expired: the client reconnects with a new one
+                    getter.cancel()
+                    await ws.close(code=4401, reason="access token expired")
+                    break
                 if getter not in done:
                     getter.cancel()
                     break
