@@ -87,5 +87,5 @@ def test_generator_rebuilds_identical_data(tmp_path):
     from offtake.scenario.io import builtin_path
 
     build(tmp_path)
-    for name in ("demand.csv", "profiles.csv", "generators.csv", "lines.csv", "hydro_budgets.csv"):
+    for name in ("demand.csv", "profiles.csv", "generators.csv", "lines.csv", "hydro_budgets.csv", "flex_loads.csv"):
         assert (tmp_path / name).read_text() == (builtin_path("pakistan-2025") / name).read_text(), name

@@ -15,6 +15,7 @@ MODULES: list[str] = [
     "assess",
     "headroom",
     "compare",
+    "run",
     "agent",
     "risk",
     "sweep",

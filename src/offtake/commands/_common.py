@@ -32,6 +32,18 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug, not bad input: say so briefly; the traceback on request
+            import os
+            import traceback
+
+            if os.environ.get("OFFTAKE_DEBUG"):
+                traceback.print_exc()
+            err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+                              "This is a bug in Offtake; set OFFTAKE_DEBUG=1 to see the traceback and please report it.",
+                              highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

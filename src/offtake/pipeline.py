@@ -1,0 +1,116 @@
+"""The only place that chains the stages: scenario -> surplus -> plan -> value -> risk.
+
+``run(options, progress)`` returns an immutable :class:`RunResult`; writing files is the
+report's job (:mod:`offtake.report.decision`), printing is the CLI's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from offtake.scenario import Scenario, load_scenario
+from offtake.surplus import SurplusResult, assess
+
+STAGES = ("scenario", "surplus", "plan", "value", "risk")
+Progress = Callable[[str, int, int], None]  # (stage, index, total)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    scenario: str | None = None
+    resolution_h: int = 1
+    days: int | None = None
+    programme_cap_mw: float | None = None
+    tariff_pkr_per_kwh: float | None = None  # default: the scenario's offered tariff
+    risk_paths: int = 10_000
+    risk_months: int = 120
+    seed: int = 20251125
+    tornado: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    options: RunOptions
+    scenario: Scenario
+    surplus: SurplusResult
+    plan: Any  # offtake.plan.PlanResult
+    value: Any  # offtake.economics.value.ValueResult
+    risk: Any  # offtake.risk.RiskResult | None (None when no load is sited)
+    risk_labels: tuple[str, ...]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tariff_pkr_per_kwh(self) -> float:
+        t = self.options.tariff_pkr_per_kwh
+        return float(self.scenario.config.tariffs.offered_pkr_per_kwh if t is None else t)
+
+
+def _risk_loads(plan_result: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """Map the plan's sited flexible loads onto the economics' load kinds."""
+    from offtake.economics.loads import LoadInputs, LoadKind
+
+    from offtake.report.planview import flex_summary
+
+    per_type = flex_summary(plan_result)
+    loads, labels = [], []
+    for name, row in per_type.iterrows():
+        mw = float(row["capacity_mw"])
+        if mw <= 1e-6:
+            continue
+        kind = LoadKind.BITCOIN if "bitcoin" in str(name) or "mining" in str(name) else LoadKind.AIDC
+        mwh = min(float(row["mwh_per_year"]), mw * 8760.0)
+        loads.append(LoadInputs.from_plan(kind, mw, mwh_per_year=mwh,
+                                          curtailment_hours_per_year=min(float(row["curtailed_hours_per_year"]), 8760.0)))
+        labels.append(str(name))
+    return tuple(loads), tuple(labels)
+
+
+def run(options: RunOptions = RunOptions(), progress: Progress | None = None) -> RunResult:
+    """Run the whole analysis; ``progress(stage, i, n)`` is called as each stage starts."""
+    from offtake.economics.value import value_plan
+    from offtake.plan import PlanOptions, plan
+    from offtake.risk import RiskAssumptions, run_risk
+
+    def step(name: str) -> None:
+        if progress:
+            progress(name, STAGES.index(name), len(STAGES))
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    step("scenario")
+    sc = load_scenario(options.scenario)
+    timings["scenario"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    step("surplus")
+    sur = assess(sc)
+    timings["surplus"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    step("plan")
+    popts = PlanOptions(resolution_h=options.resolution_h, days=options.days, programme_cap_mw=options.programme_cap_mw)
+    pr = plan(sc, popts)
+    timings["plan"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    step("value")
+    tariff = options.tariff_pkr_per_kwh
+    val = value_plan(sc, pr, tariff_pkr_per_kwh=tariff)
+    timings["value"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    step("risk")
+    loads, labels = _risk_loads(pr)
+    risk = None
+    if loads:
+        a = RiskAssumptions(n_paths=options.risk_paths, n_months=options.risk_months,
+                            tariff_pkr_per_kwh=float(sc.config.tariffs.offered_pkr_per_kwh if tariff is None else tariff),
+                            pkr_per_usd=float(sc.config.usd_exchange_rate))
+        risk = run_risk(a, np.random.default_rng(options.seed), loads=loads, with_tornado=options.tornado, seed=options.seed)
+    timings["risk"] = time.perf_counter() - t
+    return RunResult(options, sc, sur, pr, val, risk, labels, timings)
