@@ -101,8 +101,9 @@ def ensure_admin(session: Session) -> tuple[str, str] | None:
     for client in session.scalars(select(Client)):
         if Role.ADMIN in parse_roles(client.roles):
             return None
+    cid = "admin" if session.get(Client, "admin") is None else f"admin-{uuid.uuid4().hex[:6]}"
     client, secret = create_client(session, actor=None, name="first admin",
-                                   roles=[Role.ADMIN], client_id="admin")
+                                   roles=[Role.ADMIN], client_id=cid)
     return client.client_id, secret
 
 
