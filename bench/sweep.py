@@ -116,6 +116,9 @@ def main() -> None:
         "parallel_cpu_s": round(statistics.median(parallel_cpu), 2),
         "serial_cores_obtained": round(statistics.median(serial_cpu) / ser, 2),
         "parallel_cores_obtained": round(statistics.median(parallel_cpu) / par, 2),
+        # derived, not measured wall time: the efficiency if each process had a whole core
+        "cpu_work_ratio_serial_over_parallel": round(statistics.median(serial_cpu)
+                                                     / statistics.median(parallel_cpu), 3),
         "warmup_s_workers": [round(v, 2) for v in warm_worker_s.values()],
         "warmup_s_local": round(warm_local_s, 2),
         "max_rel_diff_serial_vs_dask": diffs and max(diffs),
