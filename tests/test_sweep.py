@@ -221,3 +221,26 @@ def test_cli_unreachable_scheduler_is_exit_2(tmp_path, tiny_folder):
     assert res.exit_code == 2, res.output
     assert "cannot reach the Dask scheduler" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_variants_differing_only_in_tariff_share_one_plan(tiny, monkeypatch):
+    import offtake.plan
+
+    calls = []
+    real = offtake.plan.plan
+
+    def counting(s, options):
+        calls.append(s.config.programme_cap_mw)
+        return real(s, options)
+
+    monkeypatch.setattr(offtake.plan, "plan", counting)
+    grid = parse_grid({"axes": {"programme_cap_mw": [200, 400], "tariff_pkr_per_kwh": [20, 26]},
+                       "plan": {"resolution": "2h", "baseline": True}})
+    frame = run_sweep(tiny, grid).to_frame()
+    assert sorted(calls) == [200, 400]  # one plan per programme cap, not per tariff
+    assert (frame["status"] == "ok").all()
+    assert list(frame["total_mw"]) == pytest.approx([200, 200, 400, 400])
+    # same plan, valued at each tariff: the contribution rises by 6 Rs/kWh x MWh
+    a, b = frame.loc[0], frame.loc[1]
+    assert b["contribution_usd_per_year"] - a["contribution_usd_per_year"] == pytest.approx(
+        6.0 * a["total_mwh_per_year"] * 1000 / 280.0, rel=1e-9)

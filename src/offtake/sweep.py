@@ -6,7 +6,9 @@ scenario).  Each variant runs :func:`run_variant` on a Dask worker: derive the
 variant, call ``evaluate`` (by default :func:`plan_and_value`: the planning engine,
 then :func:`offtake.economics.value.value_plan` at the variant's tariff and BTC
 price), and return one table row.  A variant that raises is a row with
-``status = failed`` and its error message, never dropped.
+``status = failed`` and its error message, never dropped.  Variants that differ only
+in axes the engine does not read (:data:`PLAN_NEUTRAL_AXES`: the tariff) form one
+task (:func:`run_group`) and share one plan, valued at each tariff.
 
 Grid file::
 
@@ -30,6 +32,7 @@ Grid file::
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import math
@@ -54,6 +57,13 @@ _PLAN_KEYS = ("resolution", "days", "min_site", "baseline", "check")
 _BITCOIN_KEYS = ("efficiency_j_per_th", "difficulty", "pool_fee_share", "fees_btc_per_block")
 
 Row = dict[str, Any]
+
+#: Axes the planning engine does not read: variants that differ only in these share
+#: one plan (solved once per group, then valued at each value).
+PLAN_NEUTRAL_AXES: tuple[str, ...] = ("tariff_pkr_per_kwh",)
+#: Plan figures solved earlier in the current group (set by :func:`run_group`).
+_GROUP_PLAN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "offtake_sweep_group_plan", default=None)
 
 
 @dataclass(frozen=True)
@@ -220,8 +230,13 @@ def plan_and_value(s: Scenario, variant: Mapping[str, Any], grid: SweepGrid) -> 
     from offtake.economics.value import ValueAssumptions, plan_figures, value_plan
     from offtake.plan import plan
 
-    result = plan(s, grid.plan_options())
-    figures = plan_figures(result)
+    shared = _GROUP_PLAN.get()
+    if shared is not None and "figures" in shared:
+        figures = shared["figures"]
+    else:
+        figures = plan_figures(plan(s, grid.plan_options()))
+        if shared is not None:
+            shared["figures"] = figures
     val = value_plan(s, figures, assumptions=ValueAssumptions(btc_price_usd=variant.get("btc_price_usd")))
     return {"objective_usd": figures.objective_usd, **val.summary()}
 
@@ -253,6 +268,26 @@ def run_variant(base: Scenario, index: int, variant: Mapping[str, Any], grid: Sw
     row["wall_s"] = time.perf_counter() - t0
     row["cpu_s"] = time.process_time() - c0
     return row
+
+
+def run_group(base: Scenario, items: list[tuple[int, dict[str, Any]]], grid: SweepGrid,
+              evaluate: Evaluate = plan_and_value) -> list[Row]:
+    """Rows of variants that differ only in :data:`PLAN_NEUTRAL_AXES`: the plan is solved
+    once (by the first variant that succeeds in planning) and reused for the others."""
+    token = _GROUP_PLAN.set({})
+    try:
+        return [run_variant(base, i, v, grid, evaluate) for i, v in items]
+    finally:
+        _GROUP_PLAN.reset(token)
+
+
+def plan_groups(grid: SweepGrid) -> list[list[tuple[int, dict[str, Any]]]]:
+    """Variants grouped by their plan-relevant values, in variant order."""
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[int, dict[str, Any]]]] = {}
+    for i, v in enumerate(grid.variants()):
+        key = tuple((k, repr(x)) for k, x in v.items() if k not in PLAN_NEUTRAL_AXES)
+        groups.setdefault(key, []).append((i, v))
+    return list(groups.values())
 
 
 def _clean(value: Any) -> Any:
@@ -304,10 +339,11 @@ class SweepResult:
 def _serial(base: Scenario, grid: SweepGrid, evaluate: Evaluate,
             on_row: Callable[[Row], None] | None) -> list[Row]:
     rows = []
-    for i, v in enumerate(grid.variants()):
-        rows.append(run_variant(base, i, v, grid, evaluate))
-        if on_row:
-            on_row(rows[-1])
+    for items in plan_groups(grid):
+        for row in run_group(base, items, grid, evaluate):
+            rows.append(row)
+            if on_row:
+                on_row(row)
     return rows
 
 
@@ -315,24 +351,25 @@ def _distributed(client: Any, base: Scenario, grid: SweepGrid, evaluate: Evaluat
                  on_row: Callable[[Row], None] | None) -> list[Row]:
     from distributed import as_completed
 
-    variants = grid.variants()
+    groups = plan_groups(grid)
     token = uuid.uuid4().hex[:8]
     [base_f] = client.scatter([base], broadcast=True, hash=False)
-    futures = [client.submit(run_variant, base_f, i, v, grid, evaluate, pure=False,
-                             key=f"offtake-variant-{token}-{i}") for i, v in enumerate(variants)]
-    index = {f.key: i for i, f in enumerate(futures)}
+    futures = [client.submit(run_group, base_f, items, grid, evaluate, pure=False,
+                             key=f"offtake-variants-{token}-{g}") for g, items in enumerate(groups)]
+    index = {f.key: g for g, f in enumerate(futures)}
     rows = []
     try:
         for fut in as_completed(futures):
-            i = index[fut.key]
+            items = groups[index[fut.key]]
             try:
-                row = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails its variant, not the sweep
-                row = {"variant": i, **variants[i], "status": "failed", "error": _error_text(exc),
-                       "wall_s": float("nan"), "cpu_s": float("nan")}
-            rows.append(row)
-            if on_row:
-                on_row(row)
+                got = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker fails its variants, not the sweep
+                got = [{"variant": i, **v, "status": "failed", "error": _error_text(exc),
+                        "wall_s": float("nan"), "cpu_s": float("nan")} for i, v in items]
+            for row in got:
+                rows.append(row)
+                if on_row:
+                    on_row(row)
     finally:
         client.cancel(futures)
         client.cancel([base_f])
@@ -358,5 +395,19 @@ def run_sweep(base: Scenario, grid: SweepGrid, *, client: Any | None = None,
                        workers=workers, scheduler=scheduler)
 
 
-__all__ = ["MAX_VARIANTS", "Evaluate", "SweepGrid", "SweepResult", "check_grid_on", "load_grid",
-           "parse_grid", "parse_plan_options", "plan_and_value", "run_sweep", "run_variant"]
+__all__ = [
+    "MAX_VARIANTS",
+    "PLAN_NEUTRAL_AXES",
+    "Evaluate",
+    "SweepGrid",
+    "SweepResult",
+    "check_grid_on",
+    "load_grid",
+    "parse_grid",
+    "parse_plan_options",
+    "plan_and_value",
+    "plan_groups",
+    "run_group",
+    "run_sweep",
+    "run_variant",
+]
