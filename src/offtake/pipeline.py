@@ -72,7 +72,8 @@ def _risk_loads(plan_result: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
 
 def run(options: RunOptions = RunOptions(), progress: Progress | None = None) -> RunResult:
     """Run the whole analysis; ``progress(stage, i, n)`` is called as each stage starts."""
-    from offtake.economics.value import value_plan
+    from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase
+    from offtake.economics.value import ValueAssumptions, value_plan
     from offtake.plan import PlanOptions, plan
     from offtake.risk import RiskAssumptions, run_risk
 
@@ -100,7 +101,8 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
     t = time.perf_counter()
     step("value")
     tariff = options.tariff_pkr_per_kwh
-    val = value_plan(sc, pr, tariff_pkr_per_kwh=tariff)
+    mining = MiningCase(miner=MINERS[REFERENCE_MINER])  # the machine the scenario's mining figures assume
+    val = value_plan(sc, pr, tariff_pkr_per_kwh=tariff, assumptions=ValueAssumptions(mining=mining))
     timings["value"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -111,6 +113,7 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
         a = RiskAssumptions(n_paths=options.risk_paths, n_months=options.risk_months,
                             tariff_pkr_per_kwh=float(sc.config.tariffs.offered_pkr_per_kwh if tariff is None else tariff),
                             pkr_per_usd=float(sc.config.usd_exchange_rate))
-        risk = run_risk(a, np.random.default_rng(options.seed), loads=loads, with_tornado=options.tornado, seed=options.seed)
+        risk = run_risk(a, np.random.default_rng(options.seed), loads=loads, mining=mining,
+                        with_tornado=options.tornado, seed=options.seed)
     timings["risk"] = time.perf_counter() - t
     return RunResult(options, sc, sur, pr, val, risk, labels, timings)

@@ -91,8 +91,11 @@ def print_summary(result: object) -> None:
         risk = {lab: d for lab, d in zip(r.risk_labels, r.risk.distributions)}  # type: ignore[attr-defined]
     for v in val.loads:
         d = risk.get(v.name)
-        vt.add_row(v.name, f"{v.mw:,.0f}", f"{v.uptime_share:.1%}", f"{v.npv_usd / 1e6:,.1f}",
-                   f"{v.breakeven_tariff_pkr_per_kwh:,.2f}", "-" if d is None else f"{d.prob_loss:.0%}")
+        sited = v.mw > 0 and v.basis == "plan"
+        be = v.breakeven_tariff_pkr_per_kwh
+        be_text = f"{be:,.2f}" if be == be else ("none >= 0" if sited else "-")
+        vt.add_row(v.name, f"{v.mw:,.0f}" if sited else "not sited", f"{v.uptime_share:.1%}" if sited else "-",
+                   f"{v.npv_usd / 1e6:,.1f}" if sited else "-", be_text, "-" if d is None else f"{d.prob_loss:.0%}")
     console.print(vt)
     s = val.system
     console.print(f"other consumers' average tariff changes by [bold]{s.other_consumers_change_pkr_per_kwh:+.2f} Rs/kWh[/]; "

@@ -200,6 +200,10 @@ MINERS: dict[str, Miner] = {
     "S19 XP": Miner("S19 XP", 140.0, 21.5, price_usd=140.0 * 7.0),
 }
 
+# The machine of the built-in scenario's mining load: the best NPV per MW of the catalogue at
+# low electricity prices (planner, investor valuation and risk analysis all use it).
+REFERENCE_MINER = "S21"
+
 
 @dataclass(frozen=True)
 class Fleet:

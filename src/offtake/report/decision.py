@@ -229,7 +229,7 @@ def assumptions_table(run: Any) -> pd.DataFrame:
     d = sc.demand_mw.sum(axis=1)
     rows = [
         ("Grid-connected capacity", f"{g['capacity_mw'].sum():,.0f} MW", "Ember 2025; NEPRA State of Industry 2025"),
-        ("Annual demand (busbar)", f"{d.sum() / 1e6:,.1f} TWh", "FY25 generation 127,159 GWh (NEPRA)"),
+        ("Annual demand (busbar)", f"{d.sum() / 1e3 / sc.snapshot_weight_h().sum() * 8760:,.0f} GWh/yr", "FY25 generation 127,159 GWh (NEPRA)"),
         ("Peak demand", f"{d.max():,.0f} MW", "NTDC peak 27-29 GW + K-Electric 3.5-4 GW [est]"),
         ("Reserve margin", f"{sc.config.reserve_margin:.0%}", "project estimate"),
         ("Offered tariff", f"Rs {run.tariff_pkr_per_kwh:.2f}/kWh", "Roshan Maeeshat package Rs 22.98/kWh"),

@@ -88,7 +88,8 @@ def duration_lines(frame: pd.DataFrame, title: str, ytitle: str) -> go.Figure:
 def stacked_dispatch(gen_by_fuel_mw: pd.DataFrame, demand_mw: pd.Series, flex_mw: pd.Series, title: str) -> go.Figure:
     """Stacked generation by fuel with household demand and demand + flexible load as lines."""
     fig = go.Figure()
-    x = [t.isoformat() for t in gen_by_fuel_mw.index]
+    # a category axis: representative days are not consecutive in time
+    x = [t.strftime("%b %d %H:%M") for t in pd.DatetimeIndex(gen_by_fuel_mw.index)]
     for fuel in gen_by_fuel_mw.columns:
         fig.add_trace(go.Scatter(x=x, y=gen_by_fuel_mw[fuel], stackgroup="gen", name=fuel, mode="lines",
                                  line=dict(width=0.5, color=FUEL_COLORS.get(fuel))))
@@ -96,6 +97,7 @@ def stacked_dispatch(gen_by_fuel_mw: pd.DataFrame, demand_mw: pd.Series, flex_mw
     fig.add_trace(go.Scatter(x=x, y=demand_mw + flex_mw, name="demand + flexible load", mode="lines",
                              line=dict(color="#d62728", width=2, dash="dot")))
     fig.update_layout(**LAYOUT, title=title, yaxis_title="MW")
+    fig.update_xaxes(type="category", nticks=8)
     return fig
 
 

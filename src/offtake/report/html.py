@@ -9,6 +9,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
@@ -23,7 +24,7 @@ _TEMPLATE = """<!doctype html>
  header { background: #12395b; color: white; padding: 28px 48px 20px; }
  header h1 { margin: 0 0 6px; font-size: 26px; }
  header p { margin: 0; opacity: .85; }
- nav { background: #0d2c47; padding: 8px 48px; position: sticky; top: 0; z-index: 5; }
+ nav { background: #0d2c47; padding: 8px 48px; position: sticky; top: 0; z-index: 5; overflow-x: auto; white-space: nowrap; }
  nav a { color: #cfe3f5; margin-right: 18px; text-decoration: none; font-size: 13px; }
  main { max-width: 1180px; margin: 0 auto; padding: 20px 32px 60px; }
  section { background: white; border-radius: 8px; padding: 20px 26px; margin: 22px 0; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
@@ -37,6 +38,7 @@ _TEMPLATE = """<!doctype html>
  table.data th:first-child, table.data td:first-child { text-align: left; }
  table.data th { background: #f1f4f7; }
  .figure { margin: 8px 0 18px; }
+ .tablewrap { overflow-x: auto; max-width: 100%; }
  .note { font-size: 12.5px; color: #55626e; }
  ul.limits li { margin-bottom: 6px; }
 </style>
@@ -52,7 +54,7 @@ _TEMPLATE = """<!doctype html>
 {% if s.kpis %}<div class="kpis">{% for k in s.kpis %}<div class="kpi"><div class="v">{{ k[0] }}</div><div class="l">{{ k[1] }}</div></div>{% endfor %}</div>{% endif %}
 {% for p in s.paragraphs %}<p>{{ p | safe }}</p>{% endfor %}
 {% for f in s.figures %}<div class="figure">{{ f | safe }}</div>{% endfor %}
-{% for t in s.tables %}{{ t | safe }}{% endfor %}
+{% for t in s.tables %}<div class="tablewrap">{{ t | safe }}</div>{% endfor %}
 {% if s.bullets %}<ul class="limits">{% for b in s.bullets %}<li>{{ b | safe }}</li>{% endfor %}</ul>{% endif %}
 </section>
 {% endfor %}
@@ -80,7 +82,14 @@ def esc(text: object) -> str:
 
 def table_html(df: pd.DataFrame, floatfmt: str = "{:,.1f}", index: bool = True) -> str:
     """A DataFrame as an HTML table with thousands separators."""
-    fmt = {c: (lambda v, f=floatfmt: f.format(v) if isinstance(v, (int, float)) and pd.notna(v) else esc(v)) for c in df.columns}
+    def one(v: object, f: str = floatfmt) -> str:
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        if isinstance(v, (int, float, np.number)):
+            return "-" if not np.isfinite(float(v)) else f.format(v)
+        return esc(v)
+
+    fmt = {c: one for c in df.columns}
     return df.to_html(classes="data", formatters=fmt, index=index, border=0, escape=True, na_rep="-")
 
 

@@ -122,11 +122,17 @@ def write_pngs(run: Any, out: Path, figs: dict[str, Any]) -> list[Path]:
         mask = _week(disp.index, month)
         if not mask.any():
             continue
+        from offtake.report.figures import FUEL_COLORS
+
         d = disp[mask] / 1e3
+        x = np.arange(len(d))  # positions: representative days are not consecutive in time
         fig, ax = plt.subplots(figsize=(10, 3.8))
-        ax.stackplot(d.index, d.T.to_numpy(), labels=list(d.columns), alpha=0.85)
-        ax.plot(d.index, dem[mask] / 1e3, color="black", lw=1.8, label="household demand")
-        ax.plot(d.index, (dem[mask] + fl[mask]) / 1e3, color="#d62728", lw=1.5, ls=":", label="demand + flexible load")
+        ax.stackplot(x, d.T.to_numpy(), labels=list(d.columns), alpha=0.85,
+                     colors=[FUEL_COLORS.get(c, "#999999") for c in d.columns])
+        ax.plot(x, dem[mask].to_numpy() / 1e3, color="black", lw=1.8, label="household demand")
+        ax.plot(x, (dem[mask] + fl[mask]).to_numpy() / 1e3, color="#d62728", lw=1.5, ls=":", label="demand + flexible load")
+        ticks = x[:: max(1, len(x) // 7)]
+        ax.set_xticks(ticks, [d.index[i].strftime("%b %d %H:%M") for i in ticks], fontsize=7)
         ax.set(ylabel="GW", title=f"National dispatch, a {label} week")
         ax.legend(fontsize=7, ncol=5, loc="upper left")
         written.append(save(fig, out / f"plan_dispatch_{label}_week.png"))

@@ -126,11 +126,11 @@ def flex_economics() -> dict[str, tuple[float, float]]:
     from dataclasses import replace
 
     from offtake.economics.aidc import AidcCase, Firmness, value_aidc
-    from offtake.economics.bitcoin import MINERS, MiningCase, value_mining
+    from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
     from offtake.economics.finance import annuity_factor
 
     out = {}
-    mc = MiningCase(mw=100.0, miner=MINERS["S21"], uptime_share=1.0, electricity_usd_per_mwh=0.0)
+    mc = MiningCase(mw=100.0, miner=MINERS[REFERENCE_MINER], uptime_share=1.0, electricity_usd_per_mwh=0.0)
     v = value_mining(mc)
     crf = float(annuity_factor(mc.discount_rate_per_year, mc.miner.life_years))
     out["bitcoin_mining"] = (v.revenue_usd_per_mwh, v.capex_usd / v.power_mw * crf)

@@ -1,0 +1,107 @@
+"""`offtake run` end to end on the tiny scenario, and the report in a real Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from offtake.cli import app
+from offtake.scenario.tiny import write_tiny_scenario
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("run")
+    sc = write_tiny_scenario(base / "tiny")
+    out = base / "out"
+    res = runner.invoke(app, ["run", "--scenario", str(sc), "--out", str(out), "--resolution", "1h", "--paths", "400"])
+    assert res.exit_code == 0, res.output
+    assert "MW to offer" in res.output and "Does it pay?" in res.output
+    return out
+
+
+def test_outputs_and_summary(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["scenario"] == "tiny"
+    assert summary["plan"]["unserved_mwh"] == pytest.approx(0.0, abs=1e-6)
+    sited = summary["plan"]["capacity_mw"]
+    total = sum(v for reg in sited.values() for v in reg.values())
+    assert total == pytest.approx(summary["plan"]["total_mw"])
+    assert 0 < total <= 500 + 1e-6  # the tiny scenario's programme cap
+    assert "system" in summary["value"] and "other_consumers_change_pkr_per_kwh" in summary["value"]["system"]
+    for name in ("report.html", "plan_price_duration.png", "surplus_duration_curves.png", "risk_npv_histogram.png",
+                 "plan_capacity_by_region.png"):
+        assert (run_dir / name).stat().st_size > 5000, name
+    for name in ("plan_capacity_mw.csv", "assumptions.csv", "value_investor.csv", "plan_prices_usd_per_mwh.csv"):
+        assert len((run_dir / name).read_text().splitlines()) >= 2, name
+    html = (run_dir / "report.html").read_text()
+    assert "https://" not in html.split("<script")[0]  # no stylesheet or font from the network
+    assert html.count('class="plotly-graph-div') >= 6
+    for section in ("Executive summary", "Limits of this analysis", "Assumptions and sources", "Risk and sensitivity"):
+        assert section in html
+
+
+def test_compare_two_runs(run_dir, tmp_path):
+    sc = write_tiny_scenario(tmp_path / "tiny")
+    out2 = tmp_path / "out2"
+    res = runner.invoke(app, ["run", "--scenario", str(sc), "--out", str(out2), "--resolution", "1h", "--paths", "400",
+                              "--tariff", "30"])
+    assert res.exit_code == 0, res.output
+    cmp = runner.invoke(app, ["compare", str(run_dir), str(out2), "--json"])
+    data = json.loads(cmp.output)
+    keys = {r["key"] for r in data["changed"]}
+    assert "tariff_pkr_per_kwh" in keys
+
+
+def test_bad_resolution_and_scenario(tmp_path):
+    res = runner.invoke(app, ["run", "--resolution", "weekly", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "--resolution" in res.output
+    res = runner.invoke(app, ["run", "--scenario", str(tmp_path / "nope"), "--out", str(tmp_path / "y")])
+    assert res.exit_code == 2 and not (tmp_path / "y").exists()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh dev installs it)")
+def test_report_renders_in_chromium(run_dir):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        page.goto((run_dir / "report.html").as_uri())
+        page.wait_for_function("document.querySelectorAll('.plotly-graph-div').length > 0 && "
+                               "[...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))",
+                               timeout=30000)
+        n_divs = page.locator(".plotly-graph-div").count()
+        n_rendered = page.evaluate("[...document.querySelectorAll('.plotly-graph-div')]"
+                                   ".filter(d => d.querySelector('.main-svg .plot') || d.querySelector('.main-svg')).length")
+        traces = page.evaluate("[...document.querySelectorAll('.plotly-graph-div')].map(d => (d.data || []).length)")
+        page.screenshot(path=str(ARTIFACTS / "report-top.png"))
+        page.locator("#operation").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "report-operation.png"))
+        page.screenshot(path=str(ARTIFACTS / "report-full.png"), full_page=True)
+        browser.close()
+    assert n_divs >= 6 and n_rendered == n_divs
+    assert all(t > 0 for t in traces), traces
+    assert errors == []
+    from PIL import Image
+
+    for name in ("report-top.png", "report-operation.png", "report-full.png"):
+        img = Image.open(ARTIFACTS / name).convert("L")
+        lo, hi = img.getextrema()
+        assert img.size[0] == 1280 and hi - lo > 100, name  # not a blank page
+    assert Image.open(ARTIFACTS / "report-full.png").size[1] > 3000
