@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/offtake assess --out offtake-out/assess "$@"
+exec .venv/bin/offtake run --out offtake-out/run "$@"
