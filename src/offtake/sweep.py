@@ -395,19 +395,6 @@ def run_sweep(base: Scenario, grid: SweepGrid, *, client: Any | None = None,
                        workers=workers, scheduler=scheduler)
 
 
-__all__ = [
-    "MAX_VARIANTS",
-    "PLAN_NEUTRAL_AXES",
-    "Evaluate",
-    "SweepGrid",
-    "SweepResult",
-    "check_grid_on",
-    "load_grid",
-    "parse_grid",
-    "parse_plan_options",
-    "plan_and_value",
-    "plan_groups",
-    "run_group",
-    "run_sweep",
-    "run_variant",
-]
+__all__ = ["MAX_VARIANTS", "PLAN_NEUTRAL_AXES", "Evaluate", "SweepGrid", "SweepResult", "check_grid_on",
+           "load_grid", "parse_grid", "parse_plan_options", "plan_and_value", "plan_groups", "run_group",
+           "run_sweep", "run_variant"]
