@@ -135,14 +135,16 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
     with billing_lock(session, exclusive=False):
         if any(row["period"] != current for row in rows):  # only a past month can be closed
             _carry_closed_periods(session, rows, current)
+        # Core (not ORM bulk) statements: compiled once, cached, executemany + RETURNING
+        table = MeterReading.__table__
         dialect = session.get_bind().dialect.name
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MeterReading)
-        stmt = ins.on_conflict_do_nothing().returning(MeterReading.reading_id)
-        accepted_ids = set(session.scalars(stmt, rows)) if len(rows) > 1 else \
-            set(session.scalars(stmt.values(rows)))
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        stmt = ins.on_conflict_do_nothing().returning(table.c.reading_id)
+        conn = session.connection()
+        accepted_ids = set(conn.execute(stmt, rows).scalars())
         new = [row for row in rows if row["reading_id"] in accepted_ids]
         if new:
-            session.execute(insert(LedgerEntry), _ledger_rows(new, sites, settings, t))
+            conn.execute(insert(LedgerEntry.__table__), _ledger_rows(new, sites, settings, t))
         session.commit()
     return len(new), len(readings) - len(new)
 
