@@ -244,3 +244,19 @@ def test_variants_differing_only_in_tariff_share_one_plan(tiny, monkeypatch):
     a, b = frame.loc[0], frame.loc[1]
     assert b["contribution_usd_per_year"] - a["contribution_usd_per_year"] == pytest.approx(
         6.0 * a["total_mwh_per_year"] * 1000 / 280.0, rel=1e-9)
+
+
+def test_cli_sweep_on_an_existing_scheduler(tmp_path, tiny_folder):
+    from distributed import LocalCluster
+
+    grid = tmp_path / "sweep.yaml"
+    grid.write_text("axes:\n  programme_cap_mw: [100, 300]\n")
+    out = tmp_path / "out"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = CliRunner().invoke(app, ["sweep", "--grid", str(grid), "--scenario", str(tiny_folder),
+                                       "--scheduler", cluster.scheduler_address, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        assert len(cluster.scheduler.workers) == 2  # the CLI used this cluster and left it running
+    data = json.loads((out / "sweep.json").read_text())
+    assert data["scheduler"] == cluster.scheduler_address and data["workers"] == 2
+    assert [r["total_mw"] for r in data["rows"]] == pytest.approx([100.0, 300.0])
