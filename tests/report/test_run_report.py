@@ -64,6 +64,9 @@ def test_compare_two_runs(run_dir, tmp_path):
 def test_bad_resolution_and_scenario(tmp_path):
     res = runner.invoke(app, ["run", "--resolution", "weekly", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "--resolution" in res.output
+    res = runner.invoke(app, ["run", "--tariff", "-3", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "--tariff" in res.output
+    assert not (tmp_path / "x").exists()
     res = runner.invoke(app, ["run", "--scenario", str(tmp_path / "nope"), "--out", str(tmp_path / "y")])
     assert res.exit_code == 2 and not (tmp_path / "y").exists()
 

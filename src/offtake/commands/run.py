@@ -9,28 +9,14 @@ import typer
 from offtake.commands._common import console, handle_errors
 
 
-def parse_resolution(text: str) -> tuple[int, int | None]:
-    """'1h' | '3h' -> (hours, None); '24d' -> (1, 24) representative days."""
-    from offtake.errors import InputError
-
-    t = text.strip().lower()
-    try:
-        if t.endswith("h"):
-            return int(t[:-1]), None
-        if t.endswith("d"):
-            return 1, int(t[:-1])
-    except ValueError:
-        pass
-    raise InputError(f"--resolution must look like 1h, 3h or 24d (representative days); got {text!r}")
-
-
 def register(app: typer.Typer) -> None:
     @app.command("run")
     @handle_errors
     def run_cmd(
         scenario: str = typer.Option(None, "--scenario", "-s", help="Scenario folder or built-in name [default: pakistan-2025]."),
         out: Path = typer.Option(Path("offtake-out/run"), "--out", "-o", help="Folder for report.html, PNG, CSV and summary.json."),
-        resolution: str = typer.Option("3h", "--resolution", "-r", help="Plan resolution: 1h (full year), 3h, or Nd representative days."),
+        resolution: str = typer.Option("3h", "--resolution", "-r", help="Hours per plan snapshot: 1h (full year, slow), 3h (default)."),
+        days: int = typer.Option(None, "--days", help="Plan on representative days instead (multiple of 12; fastest)."),
         tariff: float = typer.Option(None, "--tariff", help="Tariff for flexible loads [PKR/kWh; default: the scenario's offered tariff]."),
         cap_mw: float = typer.Option(None, "--cap-mw", help="National programme cap [MW; default: the scenario's]."),
         paths: int = typer.Option(10_000, "--paths", help="Monte Carlo paths for the risk analysis."),
@@ -44,11 +30,21 @@ def register(app: typer.Typer) -> None:
         from offtake.pipeline import STAGES, RunOptions, run
         from offtake.report.decision import write_run
 
-        hours, days = parse_resolution(resolution)
+        import math
+
+        from offtake.commands.plan import parse_resolution
+        from offtake.errors import InputError
+
+        hours = parse_resolution(resolution)
+        for name, v in (("--tariff", tariff), ("--cap-mw", cap_mw)):
+            if v is not None and not (math.isfinite(v) and v >= 0):
+                raise InputError(f"{name} must be a non-negative number; got {v}")
+        if paths < 100:
+            raise InputError(f"--paths must be at least 100 for meaningful percentiles; got {paths}")
         opts = RunOptions(scenario=scenario, resolution_h=hours, days=days, programme_cap_mw=cap_mw,
                           tariff_pkr_per_kwh=tariff, risk_paths=paths, seed=seed)
         labels = {"scenario": "loading and validating the scenario", "surplus": "assessing surplus by region and hour",
-                  "plan": f"planning siting and dispatch (linopy + HiGHS, {resolution})", "value": "valuing investor and system views",
+                  "plan": f"planning siting and dispatch (linopy + HiGHS, {f'{days} representative days' if days else resolution})", "value": "valuing investor and system views",
                   "risk": f"Monte Carlo risk ({paths:,} paths) and sensitivities"}
         t0 = time.perf_counter()
         with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
