@@ -31,10 +31,12 @@ _NOTIFY_BYTES = 7000  # PostgreSQL's payload limit is 8000 bytes
 class Hub:
     """Subscribers of this process, each an ``asyncio.Queue`` of setpoint messages."""
 
-    def __init__(self, queue_size: int = 256) -> None:
+    def __init__(self, queue_size: int = 256, all_sites_queue_size: int = 100_000) -> None:
         self._subs: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue_size = queue_size
+        # an all-sites stream must hold a whole emergency (one message per site)
+        self._all_queue_size = all_sites_queue_size
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
         self._loop = loop
@@ -43,7 +45,8 @@ class Hub:
         """Queue receiving messages for ``site_id`` (every site when None)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-        q: asyncio.Queue[Message] = asyncio.Queue(self._queue_size)
+        q: asyncio.Queue[Message] = asyncio.Queue(
+            self._queue_size if site_id else self._all_queue_size)
         self._subs[site_id or _ALL].add(q)
         return q
 
