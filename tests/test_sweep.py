@@ -196,7 +196,15 @@ def test_cli_sweep_on_two_workers_reports_the_failing_variant(tmp_path, tiny_fol
     assert list(frame["status"]) == ["ok", "ok", "failed", "failed"]
     assert frame.loc[2, "error"].startswith("InputError: flex_loads.csv: value_usd_per_mwh of mining")
     assert "value of lost load" in frame.loc[3, "error"]
-    assert list(frame.loc[[0, 1], "total_mw"]) == pytest.approx([200.0, 500.0])
+    from offtake.plan import PlanOptions, plan
+    from offtake.variants import apply_variant
+
+    for i, cap in ((0, 200), (1, 500)):  # each ok row is that variant's own plan
+        direct = plan(apply_variant(load_scenario(tiny_folder), {"btc_price_usd": 100_000, "programme_cap_mw": cap}),
+                      PlanOptions(resolution_h=2))
+        assert frame.loc[i, "total_mw"] == pytest.approx(float(direct.capacity_mw.to_numpy().sum()), abs=1e-6)
+        assert frame.loc[i, "objective_usd"] == pytest.approx(direct.objective_usd, rel=1e-9)
+    assert frame.loc[0, "total_mw"] == pytest.approx(200.0)  # the cap binds
     data = json.loads((out / "sweep.json").read_text())
     assert data["n_failed"] == 2 and data["workers"] == 2
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

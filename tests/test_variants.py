@@ -42,17 +42,28 @@ def test_tariff_and_programme_cap_change_config_only(tiny):
 
 
 def test_btc_price_recomputes_mining_value(tiny):
-    # hashprice = 86400e12 / (155e12 * 2^32) blocks per TH-day x 3.125 BTC x 100,000 USD
-    hashprice = 86400e12 / (155e12 * 2**32) * 3.125 * 100_000  # 0.040558 USD/TH/day
-    expected = hashprice / (24e-6 * 17.5)  # 96.57 USD/MWh
+    # first month of a valuation from 1 Jan 2026: difficulty 155e12 grown 25 %/yr for half a
+    # month, subsidy 3.125 BTC (the 2028 halving is far off), pool fee 2 %, S21 at 17.5 J/TH
+    difficulty = 155e12 * 1.25 ** (0.5 / 12)
+    hashprice = 86400e12 / (difficulty * 2**32) * 3.125 * 100_000  # USD per TH/s per day
+    expected = hashprice * 0.98 / (24e-6 * 17.5)  # 93.76 USD/MWh
     v = with_btc_price(tiny, 100_000)
     assert v.flex_loads.loc["mining", "value_usd_per_mwh"] == pytest.approx(expected, rel=1e-12)
-    assert expected == pytest.approx(96.57, abs=0.01)
+    assert expected == pytest.approx(93.76, abs=0.005)
     assert tiny.flex_loads.loc["mining", "value_usd_per_mwh"] == 60.0
-    # twice the price, twice the value; a 13.5 J/TH fleet with a 2 % pool fee
-    v2 = with_btc_price(tiny, 200_000, BitcoinFleet(efficiency_j_per_th=13.5, pool_fee_share=0.02))
+    # twice the price, twice the value; a 13.5 J/TH fleet without pool fee
+    v2 = with_btc_price(tiny, 200_000, BitcoinFleet(efficiency_j_per_th=13.5, pool_fee_share=0.0))
     assert v2.flex_loads.loc["mining", "value_usd_per_mwh"] == pytest.approx(
-        2 * hashprice * 0.98 / (24e-6 * 13.5), rel=1e-12)
+        2 * hashprice / (24e-6 * 13.5), rel=1e-12)
+
+
+def test_btc_price_at_the_reference_reproduces_the_builtin_value():
+    s = load_scenario()
+    v = with_btc_price(s, 100_000)  # the price the built-in value was derived at
+    assert v.flex_loads.loc["bitcoin_mining", "value_usd_per_mwh"] == pytest.approx(
+        s.flex_loads.loc["bitcoin_mining", "value_usd_per_mwh"], abs=0.005)
+    assert (v.flex_loads.loc[["ai_training", "ai_inference"], "value_usd_per_mwh"]
+            == s.flex_loads.loc[["ai_training", "ai_inference"], "value_usd_per_mwh"]).all()
 
 
 def test_btc_price_needs_a_mining_row(tiny):

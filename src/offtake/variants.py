@@ -10,12 +10,13 @@ Axes (unit in the name):
 - ``tariff_pkr_per_kwh``: the tariff offered to the new loads
   (``config.tariffs.offered_pkr_per_kwh``).  The plan does not use it; the valuation does.
 - ``btc_price_usd``: the BTC price.  Every Bitcoin-mining row of ``flex_loads``
-  gets ``value_usd_per_mwh = hashprice(P, D) x (1 - pool fee) / (2.4e-5 x e)``
-  (:func:`offtake.economics.bitcoin.hashprice_usd_per_th_day` and
-  :func:`~offtake.economics.bitcoin.revenue_usd_per_mwh`) with ``D`` the network
-  difficulty and ``e`` the fleet efficiency [J/TH].  Defaults (:class:`BitcoinFleet`):
-  17.5 J/TH (Antminer S21, the fleet the built-in scenario's 107 USD/MWh was derived
-  from), difficulty 155e12 (Nov 2025), no pool fee (as in the built-in derivation).
+  gets ``value_usd_per_mwh = hashprice(P, D_1, subsidy_1) x (1 - pool fee) / (2.4e-5 x e)``
+  (hashprice from :func:`offtake.economics.bitcoin.hashprice_usd_per_th_day` inside
+  :func:`~offtake.economics.bitcoin.value_mining`), with ``D_1`` and ``subsidy_1`` the
+  first month's projected difficulty and block subsidy and ``e`` the fleet efficiency
+  [J/TH].  Defaults (:class:`BitcoinFleet`): the reference miner (S21, 17.5 J/TH),
+  difficulty 155e12 (Nov 2025) growing 25 %/yr, pool fee 2 %: the figures from which
+  the built-in scenario's value was derived, so 100,000 USD reproduces it.
 - ``hydrology``: ``dry``, ``normal``, ``wet`` or a positive factor.  Monthly hydro
   budgets are multiplied by the factor, and so is every availability profile that a
   hydro generator uses (run-of-river), clipped to [0, 1] per unit.
@@ -41,11 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from offtake.economics.bitcoin import (
-    DEFAULT_DIFFICULTY,
-    hashprice_usd_per_th_day,
-    revenue_usd_per_mwh,
-)
+from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
 from offtake.errors import InputError
 from offtake.scenario.schema import Scenario
 
@@ -65,14 +62,21 @@ AXES: tuple[str, ...] = (
 )
 
 
+_REFERENCE_CASE = MiningCase(miner=MINERS[REFERENCE_MINER])
+
+
 @dataclass(frozen=True)
 class BitcoinFleet:
-    """What turns a BTC price into value per MWh: efficiency [J/TH], difficulty, pool fee [0-1]."""
+    """What turns a BTC price into value per MWh: efficiency [J/TH], difficulty, pool fee [0-1],
+    fees [BTC/block].  Defaults: the reference miner (``REFERENCE_MINER``, Antminer S21,
+    17.5 J/TH) and :class:`~offtake.economics.bitcoin.MiningCase`'s difficulty (155e12),
+    pool fee (2 %) and fees (0), which is how the built-in scenario's mining value was derived.
+    """
 
-    efficiency_j_per_th: float = 17.5
-    difficulty: float = DEFAULT_DIFFICULTY
-    pool_fee_share: float = 0.0
-    fees_btc_per_block: float = 0.0
+    efficiency_j_per_th: float = MINERS[REFERENCE_MINER].efficiency_j_per_th
+    difficulty: float = _REFERENCE_CASE.difficulty
+    pool_fee_share: float = _REFERENCE_CASE.pool_fee_share
+    fees_btc_per_block: float = _REFERENCE_CASE.fees_btc_per_block
 
     def __post_init__(self) -> None:
         _number("efficiency_j_per_th", self.efficiency_j_per_th, low=0.0, strict=True)
@@ -81,9 +85,18 @@ class BitcoinFleet:
         _number("fees_btc_per_block", self.fees_btc_per_block, low=0.0)
 
     def value_usd_per_mwh(self, btc_price_usd: float) -> float:
-        """Mining revenue per MWh drawn [USD/MWh] at a BTC price [USD]."""
-        hp = hashprice_usd_per_th_day(btc_price_usd, self.difficulty, self.fees_btc_per_block)
-        return float(revenue_usd_per_mwh(hp, self.efficiency_j_per_th, self.pool_fee_share))
+        """First-month mining revenue per MWh drawn [USD/MWh] at a BTC price [USD].
+
+        ``value_mining(...).revenue_usd_per_mwh`` of the reference case with this fleet's
+        figures: hashprice at the first month's projected difficulty and subsidy, times
+        ``(1 - pool fee) / (2.4e-5 x J/TH)``; the same figure the scenario generator uses.
+        """
+        miner = replace(MINERS[REFERENCE_MINER], efficiency_j_per_th=self.efficiency_j_per_th, power_w=0.0)
+        case = replace(_REFERENCE_CASE, miner=miner, mw=1.0, uptime_share=1.0, electricity_usd_per_mwh=0.0,
+                       btc_price_usd=btc_price_usd, difficulty=self.difficulty,
+                       pool_fee_share=self.pool_fee_share, fees_btc_per_block=self.fees_btc_per_block,
+                       months=1)
+        return float(value_mining(case).revenue_usd_per_mwh)
 
 
 def _number(name: str, value: Any, *, low: float | None = None, high: float | None = None,

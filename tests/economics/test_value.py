@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from offtake.economics.bitcoin import MiningCase, value_mining
+from offtake.economics.bitcoin import MINERS, MiningCase, value_mining
 from offtake.economics.loads import LoadKind
 from offtake.economics.value import (
     LoadFigures,
@@ -67,15 +67,16 @@ def test_investor_view_uses_plan_mw_uptime_and_tariff(tiny):
     mining = r.loads[0]
     assert mining.load_kind == "bitcoin" and mining.basis == "plan"
     assert mining.uptime_share == pytest.approx(0.9)
-    direct = value_mining(MiningCase(mw=100.0, uptime_share=0.9, electricity_usd_per_mwh=25.0 * 1000 / FX,
-                                     btc_price_usd=200_000), FX)
+    s21 = MINERS["S21"]  # the reference miner of the valuation template
+    direct = value_mining(MiningCase(mw=100.0, miner=s21, uptime_share=0.9,
+                                     electricity_usd_per_mwh=25.0 * 1000 / FX, btc_price_usd=200_000), FX)
     assert mining.npv_usd == pytest.approx(direct.npv_usd)
     assert mining.capex_usd == pytest.approx(direct.capex_usd)
     # NPV is zero at the break-even tariff; the USD/MWh figure is the same price
     be = mining.breakeven_tariff_pkr_per_kwh
     assert 0 < be < 500
-    at_be = value_mining(MiningCase(mw=100.0, uptime_share=0.9, electricity_usd_per_mwh=be * 1000 / FX,
-                                    btc_price_usd=200_000), FX)
+    at_be = value_mining(MiningCase(mw=100.0, miner=s21, uptime_share=0.9,
+                                    electricity_usd_per_mwh=be * 1000 / FX, btc_price_usd=200_000), FX)
     assert abs(at_be.npv_usd) < 1e-3 * direct.capex_usd
     assert mining.breakeven_tariff_usd_per_mwh == pytest.approx(be * 1000 / FX)
     assert mining.pays_at_tariff == (direct.npv_usd >= 0) == (25.0 <= be)

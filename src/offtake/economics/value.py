@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from offtake.economics.aidc import AidcCase, Firmness, value_aidc
-from offtake.economics.bitcoin import MiningCase, value_mining
+from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
 from offtake.economics.finance import HOURS_PER_YEAR, PKR_PER_USD
 from offtake.economics.loads import LoadInputs, LoadKind
 from offtake.economics.tariff import (
@@ -178,10 +178,13 @@ def figures_from_plan_dir(folder: str | Path, scenario: Scenario) -> PlanFigures
 class ValueAssumptions:
     """Templates of the valuations; the plan's MW, uptime and the tariff replace theirs.
 
+    The mining template uses the reference miner (S21), the machine the scenario's
+    mining value per MWh assumes, so the plan and the valuation describe one fleet.
+
     ``btc_price_usd``, when set, replaces the mining template's BTC price (a sweep axis).
     """
 
-    mining: MiningCase = field(default_factory=MiningCase)
+    mining: MiningCase = field(default_factory=lambda: MiningCase(miner=MINERS[REFERENCE_MINER]))
     aidc: AidcCase = field(default_factory=AidcCase)
     btc_price_usd: float | None = None
     reference_mw: float = 1.0
