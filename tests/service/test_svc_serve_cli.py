@@ -77,3 +77,18 @@ def test_several_workers_need_postgres(tmp_path) -> None:  # type: ignore[no-unt
                        capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2
     assert "PostgreSQL" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_database_and_settings_give_clear_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cases = [
+        ({}, ["--database-url", "postgresql+psycopg://u:pw@127.0.0.1:1/x"], "cannot use the database"),
+        ({"OFFTAKE_SECRET_KEY": "short-secret"}, [], "OFFTAKE_SECRET_KEY"),
+    ]
+    for extra_env, args, expected in cases:
+        env = {**os.environ, **extra_env,
+               "OFFTAKE_DATABASE_URL": f"sqlite:///{tmp_path / 'y.db'}"}
+        r = subprocess.run([sys.executable, "-m", "offtake.cli", "serve", *args], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+        assert r.returncode == 2, r.stderr
+        assert expected in r.stderr and "Traceback" not in r.stderr
+        assert "short-secret" not in r.stderr and ":pw@" not in r.stderr

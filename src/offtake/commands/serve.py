@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         import os
 
         import uvicorn
+        from sqlalchemy.exc import SQLAlchemyError
 
         from offtake.errors import InputError
         from offtake.service.app import build_state, create_app
@@ -36,14 +37,22 @@ def register(app: typer.Typer) -> None:
 
         if database_url:
             os.environ["OFFTAKE_DATABASE_URL"] = database_url
+        from pydantic import ValidationError
+
         try:
             settings = Settings()
-        except ValueError as exc:
-            raise InputError(f"bad OFFTAKE_* setting: {exc}") from None
+        except ValidationError as exc:  # values are not echoed: one may be a secret
+            listed = "; ".join(f"OFFTAKE_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                               for e in exc.errors())
+            raise InputError(f"bad setting: {listed}") from None
         if workers > 1 and settings.database_url.startswith("sqlite"):
             raise InputError("several workers need PostgreSQL: set OFFTAKE_DATABASE_URL "
                              "(SQLite serialises writers and has no cross-process push)")
-        state = build_state(settings)  # migrate + seed once, before any worker starts
+        try:
+            state = build_state(settings)  # migrate + seed once, before any worker starts
+        except SQLAlchemyError as exc:
+            raise InputError(f"cannot use the database {_safe(settings.database_url)}: "
+                             f"{str(exc).splitlines()[0]}") from None
         with state.sessions() as session:
             created = ensure_admin(session)
         state.engine.dispose()
@@ -59,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 f"-d client_id={cid} -d client_secret=<secret>\n"
                 "then send 'Authorization: Bearer <access_token>'. Create clients with "
                 f"POST {base}/api/v1/clients (see {base}/docs).", highlight=False, soft_wrap=True)
-        console.print(f"database: {settings.database_url.split('@')[-1]}  docs: {base}/docs",
+        console.print(f"database: {_safe(settings.database_url)}  docs: {base}/docs",
                       highlight=False, soft_wrap=True)
         if workers == 1:
             uvicorn.run(create_app(settings.model_copy(update={"migrate_on_start": False})),
@@ -68,3 +77,9 @@ def register(app: typer.Typer) -> None:
             os.environ["OFFTAKE_DATABASE_URL"] = settings.database_url
             uvicorn.run("offtake.service.app:create_app", factory=True, host=host, port=port,
                         workers=workers, log_level=log_level)
+
+
+def _safe(url: str) -> str:
+    """The URL without credentials, for messages."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.split('@')[-1]}" if sep else url
