@@ -11,17 +11,17 @@ import importlib
 import typer
 
 MODULES: list[str] = [
-    "scenario",
+    "run",
     "assess",
     "headroom",
-    "compare",
-    "run",
-    "agent",
+    "plan",
+    "value",
     "risk",
     "sweep",
-    "value",
+    "compare",
     "serve",
-    "plan",
+    "agent",
+    "scenario",
 ]
 
 
