@@ -9,7 +9,9 @@ worker) before timing, and this process is warmed the same way, so the figure
 compares solving, not start-up; the start-up time is reported separately.  The
 rows of both runs are checked equal (objective, MW) before any figure is reported.
 The 1-minute load average before and after is recorded: on a shared machine other
-processes take CPU from the workers.
+processes take CPU from the workers.  As a control for the machine (not Dask), the
+same variants also run on a plain ``concurrent.futures.ProcessPoolExecutor`` with as
+many processes, warmed the same way; its efficiency is what the machine allows.
 
 Run: ``.venv/bin/python bench/sweep.py [--resolution 3h | --days 24] [--workers 2] [--repeats 1]``.
 Prints the figures and appends one JSON line to bench/results.jsonl.
@@ -50,6 +52,17 @@ def _warm(plan_raw: dict) -> float:
     return time.perf_counter() - t0
 
 
+def _pool_sweep(pool, base, grid) -> tuple[float, float, list]:
+    """The same variants on a process pool: (wall s, CPU s, rows)."""
+    from offtake.sweep import plan_groups, run_group
+
+    t0 = time.perf_counter()
+    futures = [pool.submit(run_group, base, items, grid) for items in plan_groups(grid)]
+    rows = [row for f in futures for row in f.result()]
+    wall = time.perf_counter() - t0
+    return wall, float(sum(r["cpu_s"] for r in rows)), rows
+
+
 def _compare(a, b) -> float:
     """Largest relative difference of the numeric figures of two sweeps (ok rows)."""
     fa, fb = a.to_frame(), b.to_frame()
@@ -86,6 +99,11 @@ def main() -> None:
 
     serial_s, parallel_s, diffs, per_variant = [], [], [], []
     serial_cpu, parallel_cpu = [], []
+    pool_s, pool_cpu = [], []
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(args.workers)
+    list(pool.map(_warm, [plan_raw] * args.workers))
     try:
         for _ in range(args.repeats):
             s = run_sweep(base, grid)
@@ -96,9 +114,14 @@ def main() -> None:
             per_variant += list(s.to_frame()["wall_s"])
             serial_cpu.append(float(s.to_frame()["cpu_s"].sum()))
             parallel_cpu.append(float(p.to_frame()["cpu_s"].sum()))
+            w, c, rows = _pool_sweep(pool, base, grid)
+            pool_s.append(w)
+            pool_cpu.append(c)
+            assert all(r["status"] == "ok" for r in rows)
     finally:
         client.close()
         cluster.close()
+        pool.shutdown()
     load_after = os.getloadavg()[0]
     ser, par = statistics.median(serial_s), statistics.median(parallel_s)
     figures = {
@@ -110,6 +133,10 @@ def main() -> None:
         "meets_target": ser / (args.workers * par) >= 0.8,
         "variant_s_median": round(statistics.median(per_variant), 3),
         "variant_s_max": round(max(per_variant), 3),
+        "pool_s": round(statistics.median(pool_s), 3),
+        "pool_efficiency": round(ser / (args.workers * statistics.median(pool_s)), 3),
+        "pool_cores_obtained": round(statistics.median(pool_cpu) / statistics.median(pool_s), 2),
+        "dask_vs_pool_wall_ratio": round(statistics.median(pool_s) / par, 3),
         "cluster_startup_s": round(startup_s, 3),
         # CPU seconds the variants used, and the share of a core each process got while running
         "serial_cpu_s": round(statistics.median(serial_cpu), 2),
@@ -124,6 +151,7 @@ def main() -> None:
         "max_rel_diff_serial_vs_dask": diffs and max(diffs),
         "repeats": args.repeats, "serial_s_all": [round(v, 3) for v in serial_s],
         "parallel_s_all": [round(v, 3) for v in parallel_s],
+        "pool_s_all": [round(v, 3) for v in pool_s],
         "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(load_after, 2),
         "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
     }
