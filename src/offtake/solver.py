@@ -12,12 +12,13 @@ from typing import Any
 @contextlib.contextmanager
 def silence_stdout() -> Iterator[None]:
     """Silence C-level writes to stdout (HiGHS prints a banner when it starts)."""
+    fd = 1  # the process's real stdout, even when rich or pytest has replaced sys.stdout
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):  # captured stdout (pytest) has no real fd
+        sys.stdout.flush()
+        os.fstat(fd)
+    except (AttributeError, ValueError, OSError):
         yield
         return
-    sys.stdout.flush()
     saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as null:

@@ -12,6 +12,8 @@ cluster size x 1 h).  Every MWh term of the model multiplies by ``weight_h``.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,7 +187,9 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
             centroids = feat[ds].mean(axis=0, keepdims=True)
             labels = np.zeros(len(ds), dtype=int)
         else:
-            centroids, labels = kmeans2(feat[ds], k, minit="++", seed=rng)
+            with warnings.catch_warnings():  # an empty cluster is harmless: it is skipped below
+                warnings.simplefilter("ignore", UserWarning)
+                centroids, labels = kmeans2(feat[ds], k, minit="++", seed=rng)
         for c in range(len(centroids)):
             members = ds[labels == c]
             if len(members) == 0:

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 import linopy
 
+from offtake.solver import silence_stdout
+
 from offtake.errors import SolverError
 
 
@@ -62,7 +64,8 @@ def solve(model: linopy.Model, *, io_api: str = "direct", quiet: bool = True,
     try:
         if quiet:
             logger.setLevel(logging.ERROR)
-        with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
+        with (contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()), \
+                (silence_stdout() if quiet else contextlib.nullcontext()):  # HiGHS's banner is C-level output
             _status, condition = model.solve(solver_name="highs", io_api=io_api, **opts)
     except Exception as exc:
         raise SolverError(f"HiGHS failed: {exc}") from exc
