@@ -173,9 +173,9 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     tables["plan_extra_generation_by_fuel.csv"] = gen_extra
     tables["plan_by_type.csv"] = flex
     s_ops = Section("Prices and hourly operation", "operation",
-                    paragraphs=["Prices are the marginal cost of serving one more MWh in a region and hour. Flexible "
-                                "loads run when power is cheap and surplus and stop in the evening peak, so the red "
-                                "dotted line (demand plus flexible load) dips below the generation ceiling at peak."],
+                    paragraphs=["Prices are the marginal cost of serving one more MWh in a region and hour (the duals "
+                                "of each region's energy balance). The dispatch charts stack generation by fuel under "
+                                "household demand (black) and demand plus flexible load (red dotted).", _curtailment_text(flex)],
                     figures=[figs["price_duration"], *week_figs],
                     tables=[table_html(flex.round(2), "{:,.1f}"), table_html(gen_extra.round(1), "{:,.0f}")])
 
@@ -220,6 +220,23 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     sections.append(Section("Assumptions and sources", "assumptions", tables=[table_html(assumptions, "{:,.4g}", index=False)]))
     sections.append(Section("Limits of this analysis", "limits", bullets=LIMITS))
     return sections, tables, figs
+
+
+def _curtailment_text(flex: pd.DataFrame) -> str:
+    """What the plan's curtailment figures say, in words (data-driven, not a fixed claim)."""
+    sited = flex[flex["capacity_mw"] > 0.5]
+    if sited.empty:
+        return "No flexible load is sited, so nothing is curtailed."
+    parts = []
+    for name, row in sited.iterrows():
+        h = float(row["curtailed_hours_per_year"])
+        if h < 0.5:
+            parts.append(f"{esc(name)} runs in every hour: at its sites surplus never runs out and power never costs "
+                         "more than it earns")
+        else:
+            parts.append(f"{esc(name)} is curtailed {h:,.0f} hours a year ({float(row['curtailment_rate']):.1%} of its "
+                         "energy), in the hours when power at its sites costs more than it earns or households need it")
+    return "; ".join(parts) + "."
 
 
 def assumptions_table(run: Any) -> pd.DataFrame:
