@@ -6,13 +6,12 @@ the four describe the same problem by construction.
 
 Time resolution is applied here: ``resolution_h`` averages consecutive hours inside a
 day (weight = hours per snapshot); ``days`` picks representative days month by month
-(k-means on the day's demand and profiles, the medoid of each cluster kept, weight =
+(the month's days ranked by total demand and split into equal groups, the medoid of each
+group in the demand and availability profiles kept, weight =
 cluster size x 1 h).  Every MWh term of the model multiplies by ``weight_h``.
 """
 
 from __future__ import annotations
-
-import warnings
 
 from dataclasses import dataclass, field
 
@@ -156,8 +155,6 @@ def _aggregate(s: Scenario, options: PlanOptions, arrays: list[np.ndarray]) -> t
 
 
 def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tuple[pd.DatetimeIndex, np.ndarray, list[np.ndarray], str]:
-    from scipy.cluster.vq import kmeans2
-
     if days < 12 or days % 12:
         raise InputError(f"--days must be a multiple of 12 (days per month x 12), got {days}")
     per_month = days // 12
@@ -177,24 +174,18 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
     feat_h = feat_h / np.where(scale > 0, scale, 1.0)
     feat = feat_h.reshape(len(uday), 24 * feat_h.shape[1])
     month_of_day = np.asarray(local.month)[np.searchsorted(day_idx, np.arange(len(uday)))]
+    feat_sum = arrays[0].reshape(len(uday), -1).sum(axis=1)  # daily total demand [MWh]
     picked: list[int] = []
     weights: list[float] = []
-    rng = np.random.default_rng(0)
     for mth in np.unique(month_of_day):
         ds = np.flatnonzero(month_of_day == mth)
         k = min(per_month, len(ds))
-        if k == 1:
-            centroids = feat[ds].mean(axis=0, keepdims=True)
-            labels = np.zeros(len(ds), dtype=int)
-        else:
-            with warnings.catch_warnings():  # an empty cluster is harmless: it is skipped below
-                warnings.simplefilter("ignore", UserWarning)
-                centroids, labels = kmeans2(feat[ds], k, minit="++", seed=rng)
-        for c in range(len(centroids)):
-            members = ds[labels == c]
-            if len(members) == 0:
-                continue
-            dist = ((feat[members] - centroids[c]) ** 2).sum(axis=1)
+        # k groups of days ranked by daily total demand (never empty, deterministic), then the
+        # medoid of each group in the full feature space stands for it (weight = group size)
+        ranked = ds[np.argsort(feat_sum[ds], kind="stable")]
+        for members in np.array_split(ranked, k):
+            centroid = feat[members].mean(axis=0)
+            dist = ((feat[members] - centroid) ** 2).sum(axis=1)
             picked.append(int(members[np.argmin(dist)]))
             weights.append(float(len(members)))
     order = np.argsort(picked)
