@@ -30,7 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--resolution-h", type=int, default=1)
     ap.add_argument("--days", type=int, default=None)
-    ap.add_argument("--solver", default="ipm")
+    ap.add_argument("--solver", default="choose")
     ap.add_argument("--no-pypsa", action="store_true")
     a = ap.parse_args()
     warnings.simplefilter("ignore", FutureWarning)

@@ -39,7 +39,7 @@ def solve_inputs(x: PlanInputs, options: PlanOptions) -> tuple[Solution, SolveRe
         warnings.simplefilter("ignore", FutureWarning)  # linopy's legacy/v1 semantics notice
         m = build_model(x)
     build_s = time.perf_counter() - t0
-    opts = {"solver": "ipm", **options.solver_options}
+    opts = {"solver": "choose", **options.solver_options}  # HiGHS picks (dual simplex for an LP)
     res = solve(m, io_api=options.io_api, **opts)
     if res.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED):
         causes = diagnose(x)
