@@ -159,10 +159,12 @@ def test_unreachable_miner_never_leaves_site_above_setpoint(tmp_path):
         fleet = site.fleet
         try:
             assert await wait_for(lambda: agent.ctl.last_seq == 1)
-            # settled at setpoint 1: every machine mining at full draw (a fresh agent first holds
-            # the safe draw, so "all mining" alone can be seen before that first sleep)
+            # settled at setpoint 1: the agent's ramped target has passed the whole fleet's draw and
+            # every machine mines at full power (a fresh agent first holds the safe draw and ramps
+            # up, so "all mining" alone is also true in the first milliseconds, before that sleep)
             full_w = sum(m.profile_power_w(m.profile) for m in fleet.miners)
-            assert await wait_for(lambda: all(m.mining for m in fleet.miners) and fleet.power_w() > 0.95 * full_w)
+            assert await wait_for(lambda: (agent.ctl.effective_mw or 0.0) * 1e6 >= full_w
+                                  and all(m.mining for m in fleet.miners) and fleet.power_w() > 0.95 * full_w)
             best = max(fleet.miners, key=lambda m: m.nameplate_ths / m.nameplate_w)
             await fleet.take_down(best)              # still mining, but no longer answers
             svc.setpoint = sp(0.008, 2)              # room for two machines
