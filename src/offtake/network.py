@@ -63,16 +63,4 @@ def max_hostable_mw(local_surplus_mw: pd.DataFrame, scenario: Scenario) -> pd.Da
     return pd.DataFrame(np.maximum(out.T, 0.0), index=local_surplus_mw.index, columns=names)
 
 
-def components(scenario: Scenario) -> list[set[str]]:
-    """Connected groups of regions (ignoring direction)."""
-    groups = [{r} for r in scenario.region_names]
-    for _, ln in scenario.lines.iterrows():
-        a = next(g for g in groups if ln["from_region"] in g)
-        b = next(g for g in groups if ln["to_region"] in g)
-        if a is not b:
-            a |= b
-            groups.remove(b)
-    return groups
-
-
-__all__ = ["components", "cut_capacities", "incidence", "max_hostable_mw"]
+__all__ = ["cut_capacities", "incidence", "max_hostable_mw"]

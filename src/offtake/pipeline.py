@@ -53,7 +53,6 @@ class RunResult:
 def _risk_loads(plan_result: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     """Map the plan's sited flexible loads onto the economics' load kinds."""
     from offtake.economics.loads import LoadInputs, LoadKind
-
     from offtake.report.planview import flex_summary
 
     per_type = flex_summary(plan_result)

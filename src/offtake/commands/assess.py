@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"\nwrote {len(written)} files to [bold]{out}[/]")
 
 
-def write_results(res: "object", out: Path, plots: bool = True) -> list[Path]:
+def write_results(res: object, out: Path, plots: bool = True) -> list[Path]:
     from offtake.surplus import SurplusResult
 
     assert isinstance(res, SurplusResult)
@@ -73,7 +73,7 @@ def write_results(res: "object", out: Path, plots: bool = True) -> list[Path]:
     return written
 
 
-def print_summary(res: "object") -> None:
+def print_summary(res: object) -> None:
     from rich.table import Table
 
     from offtake.surplus import SurplusResult

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -27,13 +28,10 @@ def register(app: typer.Typer) -> None:
 
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from offtake.pipeline import STAGES, RunOptions, run
-        from offtake.report.decision import write_run
-
-        import math
-
         from offtake.commands.plan import parse_resolution
         from offtake.errors import InputError
+        from offtake.pipeline import STAGES, RunOptions, run
+        from offtake.report.decision import write_run
 
         hours = parse_resolution(resolution)
         for name, v in (("--tariff", tariff), ("--cap-mw", cap_mw)):
@@ -89,7 +87,7 @@ def print_summary(result: object) -> None:
         d = risk.get(v.name)
         sited = v.mw > 0 and v.basis == "plan"
         be = v.breakeven_tariff_pkr_per_kwh
-        be_text = f"{be:,.2f}" if be == be else ("none >= 0" if sited else "-")
+        be_text = f"{be:,.2f}" if not math.isnan(be) else ("none >= 0" if sited else "-")
         vt.add_row(v.name, f"{v.mw:,.0f}" if sited else "not sited", f"{v.uptime_share:.1%}" if sited else "-",
                    f"{v.npv_usd / 1e6:,.1f}" if sited else "-", be_text, "-" if d is None else f"{d.prob_loss:.0%}")
     console.print(vt)

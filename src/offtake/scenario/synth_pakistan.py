@@ -123,7 +123,6 @@ def flex_economics() -> dict[str, tuple[float, float]]:
     the assets' lives is not in these year-one figures; the investor valuation and the risk
     analysis carry it, and the report shows both.
     """
-    from dataclasses import replace
 
     from offtake.economics.aidc import AidcCase, Firmness, value_aidc
     from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
