@@ -8,6 +8,7 @@ receivable entries for one billing month; issuing it closes that month for the s
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
@@ -31,15 +32,21 @@ def _own_site_ids(session: Session, actor: Principal) -> list[str]:
 def list_ledger(session: Session, *, actor: Principal, site_id: str | None = None,
                 period: str | None = None, limit: int = 1000,
                 offset: int = 0) -> list[LedgerEntry]:
-    q = select(LedgerEntry)
+    q = _scoped(select(LedgerEntry), LedgerEntry, session, actor, site_id, period)
+    return list(session.scalars(q.order_by(LedgerEntry.entry_id).offset(offset).limit(limit)))
+
+
+def _scoped(q: Any, table: Any, session: Session, actor: Principal, site_id: str | None,
+            period: str | None) -> Any:
+    """Restrict a ledger or invoice query to one readable site (or the actor's own sites) and a period."""
     if site_id:
         site_for_read(session, actor=actor, site_id=site_id)
-        q = q.where(LedgerEntry.site_id == site_id)
+        q = q.where(table.site_id == site_id)
     elif not actor.reads_all:
-        q = q.where(LedgerEntry.site_id.in_(_own_site_ids(session, actor)))
+        q = q.where(table.site_id.in_(_own_site_ids(session, actor)))
     if period:
-        q = q.where(LedgerEntry.period == period)
-    return list(session.scalars(q.order_by(LedgerEntry.entry_id).offset(offset).limit(limit)))
+        q = q.where(table.period == period)
+    return q
 
 
 def ledger_balance(session: Session, *, actor: Principal, site_id: str | None = None,
@@ -134,14 +141,7 @@ def _issue_locked(session: Session, *, actor: Principal, period: str, site_id: s
 
 def list_invoices(session: Session, *, actor: Principal, site_id: str | None = None,
                   period: str | None = None, limit: int = 1000) -> list[Invoice]:
-    q = select(Invoice)
-    if site_id:
-        site_for_read(session, actor=actor, site_id=site_id)
-        q = q.where(Invoice.site_id == site_id)
-    elif not actor.reads_all:
-        q = q.where(Invoice.site_id.in_(_own_site_ids(session, actor)))
-    if period:
-        q = q.where(Invoice.period == period)
+    q = _scoped(select(Invoice), Invoice, session, actor, site_id, period)
     return list(session.scalars(q.order_by(Invoice.period.desc(), Invoice.site_id).limit(limit)))
 
 
