@@ -1,4 +1,10 @@
-"""Compare two runs: what changed between DIR1/summary.json and DIR2/summary.json."""
+"""Compare two runs: what changed between DIR1/summary.json and DIR2/summary.json.
+
+Only figures are compared: the provenance stamp decides whether the two runs are like for
+like (same resolution, representative days and scenario checksum); solver and stage
+timings are left out. Each figure gets a label in words with its unit; a probability's
+change is in percentage points, money in million USD.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +17,31 @@ from typing import Any
 import pandas as pd
 
 from offtake.errors import InputError
+from offtake.report.labels import flex_label, key_label
+
+# keys that are not results: never listed as "figures changed"
+SKIP_PREFIXES = ("timings_s", "provenance", "plan.timings_s", "emissions.by_fuel")
+# the same figure stored twice in summary.json: compare it once
+DUPLICATE_KEYS = ("mwh_per_year",)  # plan.by_type.*.mwh_per_year repeats energy_mwh_per_year
+
+COMPARABLE = (("resolution_h", "resolution [h per snapshot]"), ("days", "representative days"),
+              ("scenario_sha256", "scenario checksum"))
 
 
 @dataclass(frozen=True)
 class Comparison:
-    changed: pd.DataFrame  # key, before, after, change, change_percent
+    changed: pd.DataFrame  # key, figure, unit, before, after, change, change_percent, change_kind
     only_before: tuple[str, ...]
     only_after: tuple[str, ...]
     unchanged: int
+    mismatches: tuple[str, ...] = ()  # what makes the runs not like for like (empty = comparable)
 
     def to_frame(self) -> pd.DataFrame:
         return self.changed
 
     def to_json(self) -> str:
-        return json.dumps({"changed": self.changed.to_dict(orient="records"), "only_before": list(self.only_before),
+        return json.dumps({"comparable": not self.mismatches, "mismatches": list(self.mismatches),
+                           "changed": self.changed.to_dict(orient="records"), "only_before": list(self.only_before),
                            "only_after": list(self.only_after), "unchanged": self.unchanged}, indent=2)
 
 
@@ -57,22 +74,119 @@ def read_summary(folder: str | Path) -> dict[str, Any]:
     return data
 
 
+def mismatches(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    """What differs in how the two runs were made (resolution, days, scenario); empty if like for like."""
+    pa, pb = before.get("provenance"), after.get("provenance")
+    if not isinstance(pa, dict) or not isinstance(pb, dict):
+        return ("a run has no provenance stamp (made by an older Offtake): resolution and scenario unknown",)
+    out = []
+    for key, label in COMPARABLE:
+        if pa.get(key) != pb.get(key):
+            x, y = pa.get(key), pb.get(key)
+            if key == "scenario_sha256":
+                x, y = (str(x)[:12] if x else x), (str(y)[:12] if y else y)
+            out.append(f"{label}: {x} vs {y}")
+    return tuple(out)
+
+
+def _skip(key: str) -> bool:
+    if any(key == p or key.startswith(p + ".") for p in SKIP_PREFIXES):
+        return True
+    return key.startswith("plan.by_type.") and key.rsplit(".", 1)[-1] in DUPLICATE_KEYS
+
+
+def _kind(key: str) -> str:
+    """How to show a change: 'pp' for probabilities and shares, 'musd' for money, 'plain'."""
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf.startswith("prob_") or leaf.endswith("_share") or leaf in ("curtailment_rate", "utilisation_before",
+                                                                         "utilisation_after", "irr_per_year"):
+        return "pp"
+    if leaf.endswith(("_usd", "_usd_per_year")) or leaf == "objective":
+        return "musd"
+    if leaf.endswith(("_mwh", "_mwh_per_year")):
+        return "gwh"
+    if leaf.endswith("tco2_per_year"):
+        return "kt"
+    return "plain"
+
+
+def label(key: str) -> tuple[str, str]:
+    """(figure in words, unit) for a dotted summary key."""
+    parts = key.split(".")
+    leaf = parts[-1]
+    kind = _kind(key)
+    context = [flex_label(p) if "_" in p or p.islower() else p for p in parts[:-1]
+               if p not in ("plan", "value", "loads", "system", "regions", "by_type", "capacity_mw", "surplus",
+                            "risk", "emissions")]
+    if parts[:2] == ["plan", "capacity_mw"]:
+        return " ".join(["sited", *context]), "MW"
+    unit = {"pp": "%", "musd": "M USD", "gwh": "GWh", "kt": "kt CO2"}.get(kind, "")
+    words = key_label(leaf)
+    if kind == "musd":
+        words = words.replace(" [USD]", "").replace(" [/yr]", " per year")
+        words = words.removesuffix(" usd").removesuffix(" usd per year")
+    if kind == "gwh":
+        words = words.replace(" [MWh]", "").replace(" [/yr]", " per year")
+    if "[" in words and not unit:
+        words, _, rest = words.partition(" [")
+        unit = rest.rstrip("]")
+    if kind in ("pp", "kt"):
+        words = words.replace(" [share]", "").replace(" [/yr]", "")
+    return " ".join([*context, words]).strip(), unit
+
+
 def compare(before: dict[str, Any], after: dict[str, Any], rel_tol: float = 1e-9) -> Comparison:
-    a, b = flatten(before), flatten(after)
+    a = {k: v for k, v in flatten(before).items() if not _skip(k)}
+    b = {k: v for k, v in flatten(after).items() if not _skip(k)}
     rows = []
     same = 0
     for key in sorted(set(a) & set(b)):
         x, y = a[key], b[key]
+        fig, unit = label(key)
         if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, (int, float)) or not isinstance(y, (int, float)):
             if x != y:
-                rows.append({"key": key, "before": x, "after": y, "change": None, "change_percent": None})
+                rows.append({"key": key, "figure": fig, "unit": unit, "before": x, "after": y, "change": None,
+                             "change_percent": None, "change_kind": "text"})
             else:
                 same += 1
             continue
         if math.isclose(x, y, rel_tol=rel_tol, abs_tol=1e-12):
             same += 1
             continue
-        pct = (y - x) / abs(x) * 100 if x else None
-        rows.append({"key": key, "before": x, "after": y, "change": y - x, "change_percent": pct})
-    frame = pd.DataFrame(rows, columns=["key", "before", "after", "change", "change_percent"])
-    return Comparison(frame, tuple(sorted(set(a) - set(b))), tuple(sorted(set(b) - set(a))), same)
+        kind = _kind(key)
+        pct = (y - x) / abs(x) * 100 if x and kind != "pp" else None
+        rows.append({"key": key, "figure": fig, "unit": unit, "before": x, "after": y, "change": y - x,
+                     "change_percent": pct, "change_kind": kind})
+    frame = pd.DataFrame(rows, columns=["key", "figure", "unit", "before", "after", "change", "change_percent",
+                                        "change_kind"])
+    return Comparison(frame, tuple(sorted(set(a) - set(b))), tuple(sorted(set(b) - set(a))), same,
+                      mismatches(before, after))
+
+
+def format_value(v: Any, kind: str) -> str:
+    """A figure as a reader reads it: no scientific notation, units already in the header."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if not isinstance(v, (int, float)):
+        return str(v)
+    x = float(v)
+    if kind == "pp":
+        return f"{x * 100:,.1f}"
+    if kind == "musd":
+        x /= 1e6
+    elif kind in ("gwh", "kt"):
+        x /= 1e3
+    if x == 0:
+        return "0"
+    digits = 0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2 if abs(x) >= 0.1 else 4
+    return f"{x:,.{digits}f}"
+
+
+def format_change(v: Any, kind: str) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    text = format_value(v, kind)
+    text = text if text.startswith("-") or text == "0" else "+" + text
+    return text + (" pp" if kind == "pp" else "")

@@ -17,6 +17,9 @@ from offtake.scenario import Scenario, load_scenario
 from offtake.surplus import SurplusResult, assess
 
 STAGES = ("scenario", "surplus", "plan", "value", "risk")
+# one default for every command that plans (run, plan, value) and one seed for every Monte Carlo
+DEFAULT_RESOLUTION = "3h"
+DEFAULT_SEED = 20251125
 Progress = Callable[[str, int, int], None]  # (stage, index, total)
 
 
@@ -29,8 +32,9 @@ class RunOptions:
     tariff_pkr_per_kwh: float | None = None  # default: the scenario's offered tariff
     risk_paths: int = 10_000
     risk_months: int = 120
-    seed: int = 20251125
+    seed: int = DEFAULT_SEED
     tornado: bool = True
+    allow_unserved: bool = False  # plan anyway when households cannot be served (else UnservedError, exit 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,11 +47,20 @@ class RunResult:
     risk: Any  # offtake.risk.RiskResult | None (None when no load is sited)
     risk_labels: tuple[str, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)  # offtake.provenance.stamp(): versions, seed, checksum
 
     @property
     def tariff_pkr_per_kwh(self) -> float:
         t = self.options.tariff_pkr_per_kwh
         return float(self.scenario.config.tariffs.offered_pkr_per_kwh if t is None else t)
+
+    @property
+    def emissions(self) -> Any:
+        """CO2 of the plan's extra generation (:func:`offtake.emissions.plan_emissions`)."""
+        from offtake.emissions import plan_emissions
+
+        gens = self.scenario.generators
+        return plan_emissions(self.plan, gens if "fuel" in gens.columns else None)
 
 
 def _risk_loads(plan_result: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
@@ -93,7 +106,8 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
 
     t = time.perf_counter()
     step("plan")
-    popts = PlanOptions(resolution_h=options.resolution_h, days=options.days, programme_cap_mw=options.programme_cap_mw)
+    popts = PlanOptions(resolution_h=options.resolution_h, days=options.days, programme_cap_mw=options.programme_cap_mw,
+                        allow_unserved=options.allow_unserved)
     pr = plan(sc, popts)
     timings["plan"] = time.perf_counter() - t
 
@@ -115,4 +129,8 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
         risk = run_risk(a, np.random.default_rng(options.seed), loads=loads, mining=mining,
                         with_tornado=options.tornado, seed=options.seed)
     timings["risk"] = time.perf_counter() - t
-    return RunResult(options, sc, sur, pr, val, risk, labels, timings)
+    from dataclasses import asdict
+
+    from offtake.provenance import stamp
+
+    return RunResult(options, sc, sur, pr, val, risk, labels, timings, stamp(asdict(options), options.scenario))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -16,34 +17,48 @@ def register(app: typer.Typer) -> None:
         before: Path = typer.Argument(..., help="Output folder of the first run (holds summary.json)."),
         after: Path = typer.Argument(..., help="Output folder of the second run."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-        match: str = typer.Option("", "--match", help="Only keys containing this text (e.g. 'capacity_mw')."),
+        match: str = typer.Option("", "--match", help="Only figures whose key or label contains this text (e.g. 'npv')."),
+        anyway: bool = typer.Option(False, "--anyway", help="Compare runs of different resolution, days or scenario "
+                                    "(refused otherwise: their differences are not caused by an input)."),
     ) -> None:
-        """What changed between two runs: MW, tariffs, NPVs."""
+        """What changed between two runs: MW, tariffs, NPVs (like-for-like runs only)."""
+        from rich.markup import escape
         from rich.table import Table
 
-        from offtake.compare import compare, read_summary
+        from offtake.compare import compare, format_change, format_value, read_summary
+        from offtake.errors import InputError
 
         res = compare(read_summary(before), read_summary(after))
+        real = [m for m in res.mismatches if "no provenance" not in m]
+        if real and not anyway:
+            raise InputError(f"{before} and {after} are not like-for-like runs ({'; '.join(real)}): figures would differ "
+                             "for that reason alone. Rerun one with the other's options (see its run.yaml), or pass "
+                             "--anyway to compare them regardless")
         frame = res.changed
         if match:
-            frame = frame[frame["key"].str.contains(match, regex=False)]
+            m = match.lower()
+            frame = frame[frame["key"].str.lower().str.contains(m, regex=False)
+                          | frame["figure"].str.lower().str.contains(m, regex=False)]
         if as_json:
             typer.echo(res.to_json())
             return
-        tab = Table(title=f"{before} -> {after}: {len(frame)} figures changed, {res.unchanged} unchanged")
-        for c in ("figure", "before", "after", "change", "%"):
-            tab.add_column(c, justify="left" if c == "figure" else "right")
-
-        def fmt(v: object) -> str:
-            if v is None or (isinstance(v, float) and v != v):
-                return "-"
-            return f"{v:,.4g}" if isinstance(v, float) else str(v)
-
+        for m in res.mismatches:
+            console.print(f"[bold yellow]not like for like:[/] {escape(m)}")
+        tab = Table(title=f"{before} -> {after}: {len(frame)} figures changed, {res.unchanged} unchanged",
+                    caption="%: relative change; pp: percentage points (for probabilities and shares)")
+        tab.add_column("figure", overflow="fold", ratio=3)
+        tab.add_column("unit", overflow="fold")
+        for c in ("before", "after", "change"):
+            tab.add_column(c, justify="right", no_wrap=True)
+        tab.add_column("%", justify="right", no_wrap=True)
         for _, r in frame.iterrows():
+            kind = r["change_kind"]
             pct = r["change_percent"]
-            style = None if pct is None or pct != pct else ("green" if pct > 0 else "red")
-            tab.add_row(r["key"], fmt(r["before"]), fmt(r["after"]), fmt(r["change"]),
-                        "-" if pct is None or pct != pct else f"{pct:+.1f}%", style=style)
+            has_pct = pct is not None and not math.isnan(pct)
+            tab.add_row(escape(str(r["figure"])), escape(str(r["unit"])), format_value(r["before"], kind),
+                        format_value(r["after"], kind), format_change(r["change"], kind),
+                        f"{pct:+.1f}%" if has_pct else "-")
         console.print(tab)
         if res.only_before or res.only_after:
-            console.print(f"only in {before}: {len(res.only_before)} figures; only in {after}: {len(res.only_after)} figures", style="dim")
+            console.print(f"only in {before}: {len(res.only_before)} figures; only in {after}: {len(res.only_after)} figures",
+                          style="dim")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from offtake.report import planview
+from offtake.report import tables as T
 from offtake.report.html import Section, esc, render, table_html
 
 MONTH_SUMMER_WEEK = 7  # a week in July: peak load, strong hydro
@@ -51,6 +52,8 @@ def summary_dict(run: Any) -> dict[str, Any]:
             "system": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in sysv.__dict__.items()},
         },
         "timings_s": {k: round(v, 3) for k, v in run.timings_s.items()},
+        "provenance": run.provenance,
+        "emissions": run.emissions.to_dict(),
     }
     if run.risk is not None:
         out["risk"] = {label: {k: d.to_dict()[k] for k in ("mean_usd", "p10_usd", "p50_usd", "p90_usd", "prob_loss")}
@@ -117,7 +120,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
         if float(flex.loc[name, "capacity_mw"]) > 0:
             kpis.append((f"{h:,.0f} h", f"hours curtailed per year, {name}"))
     offer = cap.loc[per_region > 0.5] if len(cap) else cap
-    tables["plan_capacity_mw.csv"] = cap
+    tables["capacity_mw.csv"] = cap
     exec_par = [
         f"At the offered tariff of <b>Rs {run.tariff_pkr_per_kwh:.2f}/kWh</b>, the plan sites "
         f"<b>{total_mw:,.0f} MW</b> of flexible load where surplus power is cheapest to deliver: "
@@ -138,7 +141,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     exec_tab = offer.copy()
     exec_tab["total"] = exec_tab.sum(axis=1)
     s_exec = Section("Executive summary", "summary", kpis=kpis, paragraphs=exec_par,
-                     tables=[table_html(exec_tab.round(1), "{:,.0f}")])
+                     tables=[table_html(T.capacity_table(offer), index=False)])
 
     # --- surplus and siting --------------------------------------------------------------
     mean_surplus = sur.hostable_mw.mean()
@@ -154,11 +157,11 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
                                 "up to the national curve. The heat map shows the rooftop-solar midday surplus and the "
                                 "evening squeeze."],
                     figures=[figs["region_diagram"], figs["surplus_duration"], figs["surplus_heatmap"]],
-                    tables=[table_html(at_least.rename(columns=lambda c: f"MW in {c[1:3]}% of hours"), "{:,.0f}")])
+                    tables=[table_html(T.at_least_table(at_least), index=False)])
 
     # --- prices and dispatch -------------------------------------------------------------
     prices = planview.prices(run.plan)
-    tables["plan_prices_usd_per_mwh.csv"] = prices
+    tables["price_usd_per_mwh.csv"] = prices
     figs["price_duration"] = F.duration_lines(prices, "Regional marginal price duration curves (duals of the energy balance)", "USD/MWh")
     disp = planview.dispatch_by_fuel(run.plan)
     dem = planview.household_demand(run.plan, sc)
@@ -170,28 +173,38 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
             figs[key] = F.stacked_dispatch(disp[mask], dem[mask], fl[mask], f"National dispatch, a {label} week")
             week_figs.append(figs[key])
     gen_extra = planview.generation_by_fuel_change(run.plan)
-    tables["plan_extra_generation_by_fuel.csv"] = gen_extra
-    tables["plan_by_type.csv"] = flex
+    tables["by_type.csv"] = flex
     s_ops = Section("Prices and hourly operation", "operation",
                     paragraphs=["Prices are the marginal cost of serving one more MWh in a region and hour (the duals "
                                 "of each region's energy balance). The dispatch charts stack generation by fuel under "
                                 "household demand (black) and demand plus flexible load (red dotted).", _curtailment_text(flex)],
                     figures=[figs["price_duration"], *week_figs],
-                    tables=[table_html(flex.round(2), "{:,.1f}"), table_html(gen_extra.round(1), "{:,.0f}")])
+                    tables=[table_html(T.flex_table(flex), index=False), table_html(T.generation_table(gen_extra), index=False)])
+
+    # --- emissions ---------------------------------------------------------------------------
+    em = run.emissions
+    tables["emissions_by_fuel.csv"] = em.to_frame()
+    s_em = Section("CO2 of the extra generation", "emissions",
+                   kpis=[(f"{em.extra_tco2_per_year / 1e6:,.2f} Mt CO2 / yr", "added by the generation that serves the new load"),
+                         (f"{em.tco2_per_mwh_drawn:,.2f} t / MWh", "per MWh the flexible loads draw"),
+                         (f"{em.tco2_per_mwh_generated:,.2f} t / MWh", "per MWh of extra generation")],
+                   paragraphs=["The generation added for the flexible loads (the plan minus the same year without them) "
+                               "times each fuel's emission factor: IPCC 2006 default CO2 factors per GJ of fuel and "
+                               "typical heat rates of each fleet type (docs/economics.md#emissions). Bagasse is "
+                               "biogenic and counted as zero, as IPCC inventories do."],
+                   tables=[table_html(T.emissions_table(em.to_frame()), index=False)])
 
     # --- value -------------------------------------------------------------------------------
     inv = val.to_frame()
     tables["value_investor.csv"] = inv
     tables["value_system.csv"] = val.system_frame()
-    cols = [c for c in ("mw", "uptime_share", "revenue_usd_per_mwh", "npv_usd", "irr_per_year", "payback_years",
-                        "breakeven_tariff_pkr_per_kwh", "pays_at_tariff") if c in inv.columns]
     s_val = Section("Does it pay? Investor and system views", "value",
                     paragraphs=[f"Investor view per load type at Rs {run.tariff_pkr_per_kwh:.2f}/kWh, using the plan's MW "
                                 "and hours of curtailment. Break-even tariff: the tariff at which NPV is zero."],
-                    tables=[table_html(inv[cols], "{:,.2f}"), table_html(val.system_frame(), "{:,.3f}")])
+                    tables=[table_html(T.investor_table(inv), index=False), table_html(T.system_table(val.system_frame()), index=False)])
 
     # --- risk ----------------------------------------------------------------------------------
-    sections = [s_exec, s_sur, s_ops, s_val]
+    sections = [s_exec, s_sur, s_ops, s_em, s_val]
     if run.risk is not None:
         npvs = {label: d.npv_usd for label, d in zip(run.risk_labels, run.risk.distributions)}
         figs["npv_histogram"] = F.npv_histogram(npvs)
@@ -211,7 +224,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
                          paragraphs=[f"{a.n_paths:,} Monte Carlo paths over {a.n_months} months (seed {run.risk.seed}): "
                                      "BTC price and GPU rental price correlated, network hashrate following price with a "
                                      "lag, the 2028 halving, wet and dry hydrology years, demand growth."],
-                         figures=risk_figs, tables=[table_html(rf.drop(columns=[c for c in rf.columns if c == "mw"]), "{:,.0f}")])
+                         figures=risk_figs, tables=[table_html(T.risk_table(rf), index=False)])
         sections.append(s_risk)
 
     # --- assumptions and limits -----------------------------------------------------------------
@@ -269,6 +282,10 @@ def assumptions_table(run: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["assumption", "value", "source"])
 
 
+DISCLAIMER = ("Synthetic data: hourly demand, wind and solar are synthesised from published monthly, seasonal and "
+              "daily figures (hourly load is not public). Totals match the published figures; no hour is a "
+              "historical record. Read the results as a planning estimate, not a measurement.")
+
 LIMITS = [
     "Hourly demand, wind and solar are synthesised from published monthly, seasonal and daily figures (NTDC hourly "
     "load is not public); they match the published totals but not any particular historical hour.",
@@ -292,7 +309,7 @@ def write_run(run: Any, out: Path, html: bool = True, png: bool = True) -> list[
     sections, tables, figs = build_sections(run)
     written: list[Path] = []
     for name, frame in tables.items():
-        write_atomic(out / name, frame.to_csv())
+        write_atomic(out / name, T.csv_text(frame))
         written.append(out / name)
     write_atomic(out / "summary.json", json.dumps(summary_dict(run), indent=2))
     written.append(out / "summary.json")
@@ -301,6 +318,9 @@ def write_run(run: Any, out: Path, html: bool = True, png: bool = True) -> list[
     if html:
         title = f"Offtake: surplus electricity for flexible loads - {run.scenario.name}"
         subtitle = (f"{run.scenario.config.description.strip()} Tariff Rs {run.tariff_pkr_per_kwh:.2f}/kWh.")
-        write_atomic(out / "report.html", render(title, subtitle, sections))
+        from offtake.provenance import footer_text
+
+        footer = footer_text(run.provenance) if run.provenance else ""
+        write_atomic(out / "report.html", render(title, subtitle, sections, footer=footer, disclaimer=DISCLAIMER))
         written.append(out / "report.html")
     return written
