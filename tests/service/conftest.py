@@ -63,6 +63,13 @@ def settings(backend: str) -> Settings:
                     pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}")
 
 
+def reset_guards(app) -> None:  # type: ignore[no-untyped-def]
+    """Forget cached clients and failed-login counts (tables were just emptied)."""
+    state = app.state.offtake
+    state.clients.clear()
+    state.login_guard.reset()
+
+
 @pytest.fixture(scope="session")
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     application = create_app(settings)
@@ -73,6 +80,7 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     reset_tables(app)
+    reset_guards(app)
     with TestClient(app) as c:
         yield c
 
@@ -84,8 +92,21 @@ class Actors:
     app: object
 
     def token(self, client_id: str, *roles: Role, ttl_s: int = 600) -> str:
-        key = self.app.state.offtake.signing_key  # type: ignore[attr-defined]
-        return issue_token(client_id=client_id, roles=set(roles), key=key, ttl_s=ttl_s)
+        """A token for ``client_id``, stored as a client with ``roles`` if it is not one
+        yet (the service checks every token against the clients table)."""
+        from offtake.service.models import Client
+
+        state = self.app.state.offtake  # type: ignore[attr-defined]
+        with state.sessions() as session:
+            row = session.get(Client, client_id)
+            if row is None:
+                create_client(session, actor=None, name=client_id, roles=list(roles),
+                              client_id=client_id)
+                gen = 0
+            else:
+                gen = int(row.token_gen or 0)
+        return issue_token(client_id=client_id, roles=set(roles), key=state.signing_key,
+                           ttl_s=min(ttl_s, state.settings.token_ttl_s), gen=gen)
 
     def headers(self, client_id: str, *roles: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(client_id, *roles)}"}

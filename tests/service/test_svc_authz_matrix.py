@@ -49,6 +49,8 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Req]] = {
     ("GET", "/api/v1/clients"): ({"admin"}, lambda c, h, r: ("GET", "/api/v1/clients", {})),
     ("PATCH", "/api/v1/clients/{client_id}"): ({"admin"}, lambda c, h, r: (
         "PATCH", "/api/v1/clients/op-b", {"json": {"name": "renamed"}})),
+    ("POST", "/api/v1/clients/{client_id}/revoke-tokens"): ({"admin"}, lambda c, h, r: (
+        "POST", "/api/v1/clients/spare/revoke-tokens", {})),
     ("GET", "/api/v1/audit"): (READ_ALL, lambda c, h, r: ("GET", "/api/v1/audit", {})),
     ("GET", "/api/v1/regions"): (ANY, lambda c, h, r: ("GET", "/api/v1/regions", {})),
     ("GET", "/api/v1/regions/status"): (ANY, lambda c, h, r: (
@@ -126,6 +128,7 @@ def test_matrix_covers_every_core_route(app) -> None:  # type: ignore[no-untyped
 def setup(client, world, actors, make_site):  # type: ignore[no-untyped-def]
     make_site("s-a", owner="op-a")
     make_site("s-b", owner="op-b", region_id="SINDH")
+    actors.make_client("spare", Role.REGULATOR)  # a client whose tokens may be revoked
     # one June 2025 reading and its invoice, for the invoice routes
     june = datetime(2025, 6, 10, tzinfo=UTC)
     r = client.post("/api/v1/meter-readings", headers=world["grid"], json={"readings": [{

@@ -40,6 +40,7 @@ def test_notify_reaches_another_app(pg_schema_url) -> None:  # type: ignore[no-u
     with app_a.state.offtake.sessions() as s:
         from offtake.service.domain.clients import create_client
         create_client(s, actor=None, name="o", roles=[Role.SITE_OPERATOR], client_id="o")
+        create_client(s, actor=None, name="g", roles=[Role.GRID_OPERATOR], client_id="g")
     with TestClient(app_a) as a, TestClient(app_b) as b:
         r = a.post("/api/v1/sites", headers=h, json={
             "site_id": "x", "name": "x", "site_type": "ai_inference", "region_id": "KARACHI",

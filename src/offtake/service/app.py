@@ -19,8 +19,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from offtake.service.access import ClientCache
 from offtake.service.db import make_engine, make_session_factory, run_migrations
 from offtake.service.deps import ServiceState
+from offtake.service.logredact import install_log_redaction
+from offtake.service.ratelimit import LoginGuard, TokenThrottle
 from offtake.service.problems import install_openapi, install_problem_handlers
 from offtake.service.pubsub import Broker, Hub
 from offtake.service.security import Principal, Role
@@ -38,7 +41,14 @@ def build_state(settings: Settings) -> ServiceState:
     from offtake.service.domain.clients import signing_key
     from offtake.service.domain.regions import ensure_regions
 
+    from offtake.service.keystore import check_database_key, read_key_file
+
+    key_from_config = settings.secret_key
+    if key_from_config is None and settings.secret_key_file is not None:
+        key_from_config = read_key_file(settings.secret_key_file)
     engine = make_engine(settings)
+    if key_from_config is None:
+        check_database_key(settings.database_url)
     if settings.migrate_on_start:
         run_migrations(engine)
     mode = settings.pubsub
@@ -54,12 +64,17 @@ def build_state(settings: Settings) -> ServiceState:
     hub = Hub()
     broker = Broker(hub, mode, settings.pubsub_channel, conninfo)
     sessions = make_session_factory(engine)
-    sessions.configure(info={"broker": broker})
+    clients = ClientCache(ttl_s=settings.client_cache_s)
+    guard = LoginGuard(max_per_client=settings.login_max_failures_per_client,
+                       max_per_address=settings.login_max_failures_per_address,
+                       window_s=settings.login_window_s, lock_s=settings.login_lock_s,
+                       concurrency=settings.login_concurrency)
+    sessions.configure(info={"broker": broker, "client_cache": clients, "login_guard": guard})
     with sessions() as session:
         ensure_regions(session)
-        key = settings.secret_key or signing_key(session)
+        key = key_from_config or signing_key(session)
     return ServiceState(settings=settings, engine=engine, sessions=sessions, hub=hub,
-                        broker=broker, signing_key=key)
+                        broker=broker, signing_key=key, clients=clients, login_guard=guard)
 
 
 async def _allocation_ticker(state: ServiceState) -> None:
@@ -107,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "/auth/token. Errors are RFC 7807 problem details.",
         lifespan=lifespan)
     app.state.offtake = state
+    app.add_middleware(TokenThrottle, guard=state.login_guard)
+    install_log_redaction()
     install_problem_handlers(app)
     _include_routers(app)
     install_openapi(app)
@@ -117,7 +134,7 @@ def _include_routers(app: FastAPI) -> None:
     from offtake.service.routes import admin, auth, billing, operations, push, sites
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: no thread-pool wait
         return {"status": "ok"}
 
     for module in (auth, admin, sites, operations, billing, push):

@@ -45,6 +45,9 @@ def make_engine(settings: Settings) -> Engine:
     """Build the engine; SQLite gets WAL mode and a busy timeout so threads can share it."""
     url = settings.database_url
     if url.startswith("sqlite"):
+        from offtake.service.keystore import prepare_sqlite_file
+
+        prepare_sqlite_file(url)  # created 0600 here, before SQLite creates it 0644
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

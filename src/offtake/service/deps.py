@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from offtake.service.access import ClientCache, check_client
 from offtake.service.pubsub import Broker, Hub
+from offtake.service.ratelimit import LoginGuard
 from offtake.service.security import AuthError, ForbiddenError, Principal, Role, decode_token
 from offtake.service.settings import Settings
 
@@ -34,6 +36,8 @@ class ServiceState:
     hub: Hub
     broker: Broker
     signing_key: str
+    clients: ClientCache
+    login_guard: LoginGuard
 
 
 # Cheap dependencies are ``async`` so FastAPI runs them on the event loop instead of
@@ -63,10 +67,29 @@ oauth2_scheme = OAuth2(
     scheme_name="OAuth2ClientCredentials", auto_error=False)
 
 
-def principal_from_token(state: ServiceState, token: str | None) -> Principal:
+def _decode(state: ServiceState, token: str | None) -> Principal:
     if not token:
         raise AuthError("missing access token: send 'Authorization: Bearer <token>'")
-    return decode_token(token, key=state.signing_key, issuer=state.settings.token_issuer)
+    return decode_token(token, key=state.signing_key, issuer=state.settings.token_issuer,
+                        max_ttl_s=state.settings.token_ttl_s)
+
+
+def principal_from_token(state: ServiceState, token: str | None) -> Principal:
+    """Verify ``token`` and check its client (blocking: reads the DB on a cache miss)."""
+    principal = _decode(state, token)
+    info = state.clients.cached(principal.client_id)
+    if info is None:
+        info = state.clients.load(state.sessions, principal.client_id)
+    return check_client(principal, info)
+
+
+async def principal_from_token_async(state: ServiceState, token: str | None) -> Principal:
+    """As :func:`principal_from_token`; a cache miss reads the DB in the thread pool."""
+    principal = _decode(state, token)
+    info = state.clients.cached(principal.client_id)
+    if info is None:
+        info = await run_in_threadpool(state.clients.load, state.sessions, principal.client_id)
+    return check_client(principal, info)
 
 
 async def get_principal(request: Request, state: StateDep,
@@ -77,7 +100,7 @@ async def get_principal(request: Request, state: StateDep,
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthError("Authorization header must be 'Bearer <token>'")
         token = value.strip()
-    return principal_from_token(state, token)
+    return await principal_from_token_async(state, token)
 
 
 ActorDep = Annotated[Principal, Depends(get_principal)]

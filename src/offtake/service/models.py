@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +39,8 @@ class Client(Base):
     roles: Mapped[str] = mapped_column(String(200))  # comma-separated Role values
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # tokens carry the generation they were issued under; revocation bumps it
+    token_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ServiceConfig(Base):
@@ -136,6 +139,8 @@ class MeterReading(Base):
     period: Mapped[str] = mapped_column(String(7))  # billing month YYYY-MM
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_by: Mapped[str] = mapped_column(String(64))
+    # metered after the fact (the agent was down) from the site meter's register
+    reconstructed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     __table_args__ = (UniqueConstraint("site_id", "interval_start", name="uq_reading_site_start"),)
 
 
@@ -152,6 +157,7 @@ class LedgerEntry(Base):
     energy_mwh: Mapped[float] = mapped_column(Float)
     amount_paisa: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reconstructed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     __table_args__ = (Index("ix_ledger_site_period", "site_id", "period"),)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,7 @@ class Principal:
     roles: frozenset[Role]
     scopes: frozenset[str] = frozenset()
     expires_at: float | None = None  # token expiry, UNIX seconds
+    token_gen: int = 0               # the client's token generation the token carries
 
     def has_any(self, roles: frozenset[Role] | set[Role]) -> bool:
         return bool(self.roles & roles)
@@ -105,34 +107,57 @@ def parse_roles(text: str) -> frozenset[Role]:
 
 def issue_token(*, client_id: str, roles: frozenset[Role] | set[Role], key: str,
                 ttl_s: int, issuer: str = "offtake", now: datetime | None = None,
-                scope: str = "") -> str:
+                scope: str = "", gen: int = 0) -> str:
     """Sign an access token for ``client_id`` valid ``ttl_s`` seconds.
 
     ``scope`` (space-separated, as requested at the token endpoint) is carried as the
     ``scope`` claim for layers that use OAuth2 scopes (OpenADR 3); roles decide rights.
+    ``gen`` is the client's token generation (``clients.token_gen``); a token whose
+    generation is not the client's current one is refused (revocation).
     """
     now = now or datetime.now(UTC)
     claims = {"sub": client_id, "roles": sorted(str(r) for r in roles), "iss": issuer,
               "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
-              "jti": uuid.uuid4().hex}
+              "jti": uuid.uuid4().hex, "gen": int(gen)}
     if scope:
         claims["scope"] = scope
     return jwt.encode(claims, key, algorithm="HS256")
 
 
-def decode_token(token: str, *, key: str, issuer: str = "offtake") -> Principal:
-    """Verify signature, expiry and issuer; raise :class:`AuthError` otherwise."""
+#: clock difference tolerated between the token's issuer and this process [s]
+CLOCK_LEEWAY_S = 60
+
+
+def decode_token(token: str, *, key: str, issuer: str = "offtake",
+                 max_ttl_s: int | None = None, now: float | None = None) -> Principal:
+    """Verify signature, expiry, issuer and lifetime; raise :class:`AuthError` otherwise.
+
+    ``max_ttl_s``: a token whose ``exp - iat`` exceeds it, or whose ``iat`` lies in the
+    future, is refused even when correctly signed (a leaked key or a forged long-lived
+    token cannot outlive the configured lifetime).
+    """
+    t = time.time() if now is None else now
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"], issuer=issuer,
-                            options={"require": ["exp", "sub", "iat", "iss"]})
-    except jwt.ExpiredSignatureError:
-        raise AuthError("access token expired: request a new one at /auth/token") from None
+                            options={"require": ["exp", "sub", "iat", "iss"], "verify_iat": False,
+                                     "verify_exp": False})
     except jwt.PyJWTError:
         raise AuthError("invalid access token") from None
+    try:
+        exp, iat, gen = float(claims["exp"]), float(claims["iat"]), int(claims.get("gen", -1))
+    except (TypeError, ValueError):
+        raise AuthError("invalid access token") from None
+    if exp <= t:
+        raise AuthError("access token expired: request a new one at /auth/token")
+    if iat > t + CLOCK_LEEWAY_S:
+        raise AuthError("invalid access token: issued in the future")
+    if max_ttl_s is not None and exp - iat > max_ttl_s + CLOCK_LEEWAY_S:
+        raise AuthError(f"invalid access token: lifetime {exp - iat:.0f} s exceeds the "
+                        f"service's {max_ttl_s} s")
     try:
         roles = frozenset(Role(r) for r in claims.get("roles", []))
     except ValueError:
         raise AuthError("invalid access token: unknown role") from None
     scopes = frozenset(str(claims.get("scope", "")).split())
     return Principal(client_id=str(claims["sub"]), roles=roles, scopes=scopes,
-                     expires_at=float(claims["exp"]))
+                     expires_at=exp, token_gen=gen)

@@ -18,7 +18,7 @@ def default_database_url() -> str:
         from platformdirs import user_data_dir
 
         folder = Path(user_data_dir("offtake", appauthor=False))
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the key
         return f"sqlite:///{folder / 'offtake.db'}"
     except Exception:  # noqa: BLE001 - any failure falls back to the working directory
         return "sqlite:///./offtake.db"
@@ -32,9 +32,27 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     """SQLAlchemy URL; ``postgresql+psycopg://user@host:5432/db`` selects PostgreSQL."""
     secret_key: str | None = None
-    """HS256 signing key (>= 32 characters). Unset: one is generated once and kept in the DB."""
+    """HS256 signing key (>= 32 characters). Unset: read from ``secret_key_file``, else one is
+    generated once and kept in the database (whose file must then be private: 0600)."""
+    secret_key_file: Path | None = None
+    """File holding the signing key (first line); must not be readable by group or others."""
     token_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
-    """Lifetime of an access token [s]."""
+    """Lifetime of an access token [s]; a token claiming a longer one is refused."""
+    client_cache_s: float = Field(default=5.0, ge=0, le=60)
+    """How long a worker trusts what it read about a token's client (active, roles, token
+    generation) before reading it again [s]; changes made through a worker apply at once
+    there, in other workers within this time."""
+    login_max_failures_per_client: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_window_s: float = Field(default=60.0, gt=0)
+    """Failed logins are counted over this window; reaching a limit locks that client id or
+    address out of the token endpoints for ``login_lock_s`` [s]."""
+    login_lock_s: float = Field(default=60.0, ge=0)
+    login_concurrency: int = Field(default=4, ge=1, le=256)
+    """Token requests processed at once (each costs an argon2 hash, 64 MiB by default)."""
+    test_die_after_commit: int = Field(default=0, ge=0)
+    """Tests only: the Nth meter-reading batch this process commits kills the process
+    (SIGKILL) before it answers, to exercise clients' resend path. 0 (default) = never."""
     token_issuer: str = "offtake"
     pubsub: str = "auto"
     """Setpoint fan-out across processes: ``auto`` (PostgreSQL LISTEN/NOTIFY when the

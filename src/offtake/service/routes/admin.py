@@ -52,6 +52,14 @@ def update_client(client_id: str, body: ClientUpdate, session: SessionDep,
     return _public(client)
 
 
+@router.post("/clients/{client_id}/revoke-tokens", response_model=ClientPublic,
+             summary="Invalidate every token issued to a client so far")
+def revoke_tokens(client_id: str, session: SessionDep, actor: Admin) -> ClientPublic:
+    """The client's next request with an older token gets 401; it can fetch a new token
+    with its secret (disable it with PATCH ``active: false`` to stop that too)."""
+    return _public(dom.revoke_tokens(session, actor=actor, client_id=client_id))
+
+
 @router.get("/audit", response_model=list[AuditPublic], summary="Who changed what")
 def audit_log(session: SessionDep, actor: Annotated[Principal, require_roles(*READ_ALL)],
               target_id: str | None = None, action: str | None = None,

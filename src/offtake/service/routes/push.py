@@ -1,7 +1,9 @@
 """WebSocket push of setpoints (docs/service-contract.md).
 
-The token comes as ``?token=`` (or an ``Authorization: Bearer`` header).  After the
-handshake the server sends the current setpoint, then every change.  Refusals close the
+The token comes in an ``Authorization: Bearer`` header, or (for browsers, which cannot
+set headers) as the WebSocket subprotocols ``["offtake.bearer", "<token>"]`` (the server
+selects ``offtake.bearer``); ``?token=`` still works for older clients but puts the
+token in URLs, so it is redacted from the service's logs.  After the handshake the server sends the current setpoint, then every change.  Refusals close the
 socket with 4401 (bad token), 4403 (not your site / wrong role) or 4404 (unknown site);
 when the token expires the socket is closed with 4401 and the client reconnects.
 """
@@ -17,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from offtake.errors import NotFoundError, OfftakeError
-from offtake.service.deps import ServiceState, principal_from_token
+from offtake.service.deps import ServiceState, principal_from_token_async
 from offtake.service.domain import setpoints
 from offtake.service.models import Setpoint, Site
 from offtake.service.security import AuthError, ForbiddenError, Principal
@@ -25,12 +27,23 @@ from offtake.service.security import AuthError, ForbiddenError, Principal
 router = APIRouter(prefix="/api/v1")
 
 
+BEARER_SUBPROTOCOL = "offtake.bearer"
+
+
+def _offered(ws: WebSocket) -> list[str]:
+    raw = ws.headers.get("sec-websocket-protocol", "")
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
 def _token(ws: WebSocket) -> str | None:
-    token = ws.query_params.get("token")
-    if token:
-        return token
     header = ws.headers.get("authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else None
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    offered = _offered(ws)
+    if BEARER_SUBPROTOCOL in offered:
+        rest = [p for p in offered if p != BEARER_SUBPROTOCOL]
+        return rest[0] if rest else None
+    return ws.query_params.get("token") or None
 
 
 def _close_code(exc: OfftakeError) -> int:
@@ -45,9 +58,11 @@ def _close_code(exc: OfftakeError) -> int:
 
 async def _serve(ws: WebSocket, site_id: str | None) -> None:
     state: ServiceState = ws.app.state.offtake
-    await ws.accept()
+    await ws.accept(subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in _offered(ws)
+                    else None)
     try:
-        actor = principal_from_token(state, _token(ws))
+        token = _token(ws)
+        actor = await principal_from_token_async(state, token)
         if site_id is None and not actor.reads_all:
             raise ForbiddenError("the all-sites stream needs grid_operator, regulator or admin")
     except OfftakeError as exc:
@@ -66,19 +81,32 @@ async def _serve(ws: WebSocket, site_id: str | None) -> None:
             last[str(msg["site_id"])] = int(msg["seq"])  # type: ignore[call-overload]
         receiver = asyncio.create_task(_drain(ws))
         try:
+            recheck_s = max(1.0, state.settings.client_cache_s)
+            getter: asyncio.Task | None = None  # type: ignore[type-arg]
             while not receiver.done():
-                getter = asyncio.create_task(queue.get())
+                if getter is None:
+                    getter = asyncio.create_task(queue.get())
                 left_s = None if actor.expires_at is None else actor.expires_at - time.time()
-                done, _ = await asyncio.wait({getter, receiver}, timeout=left_s,
+                wait_s = recheck_s if left_s is None else max(0.0, min(left_s, recheck_s))
+                done, _ = await asyncio.wait({getter, receiver}, timeout=wait_s,
                                              return_when=asyncio.FIRST_COMPLETED)
-                if not done:  # the token expired: the client reconnects with a new one
-                    getter.cancel()
-                    await ws.close(code=4401, reason="access token expired")
-                    break
+                if not done:
+                    if actor.expires_at is not None and actor.expires_at <= time.time():
+                        getter.cancel()  # the client reconnects with a new token
+                        await ws.close(code=4401, reason="access token expired")
+                        break
+                    try:  # the client may have been disabled or its tokens revoked
+                        await principal_from_token_async(state, token)
+                    except AuthError as exc:
+                        getter.cancel()
+                        await ws.close(code=4401, reason=exc.message[:120])
+                        break
+                    continue
                 if getter not in done:
                     getter.cancel()
                     break
                 msg = getter.result()
+                getter = None
                 if int(msg["seq"]) <= last.get(msg["site_id"], 0):
                     continue
                 last[msg["site_id"]] = int(msg["seq"])
