@@ -171,7 +171,8 @@ def test_cli_writes_files_and_rejects_bad_input(tmp_path: Path) -> None:
 
     runner = CliRunner()
     out = tmp_path / "risk"
-    res = runner.invoke(app, ["risk", "--paths", "300", "--months", "24", "--seed", "1",
+    sites = ["--bitcoin-mw", "100", "--aidc-mw", "100"]
+    res = runner.invoke(app, ["risk", "--paths", "300", "--months", "24", "--seed", "1", *sites,
                               "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "Investor NPV" in res.output
@@ -179,19 +180,47 @@ def test_cli_writes_files_and_rejects_bad_input(tmp_path: Path) -> None:
     assert names == ["risk.json", "risk_npv_histogram.png", "risk_npv_paths.csv",
                      "risk_summary.csv", "risk_tornado.csv", "risk_tornado.png"]
     assert (out / "risk_npv_histogram.png").read_bytes()[:4] == b"\x89PNG"
-    again = runner.invoke(app, ["risk", "--paths", "300", "--months", "24", "--seed", "1",
-                                "--no-tornado", "--out", str(tmp_path / "again")])
+    again = runner.invoke(app, ["risk", "--paths", "300", "--months", "24", "--seed", "1", *sites,
+                                "--no-tornado", "-o", str(tmp_path / "again")])
     assert (tmp_path / "again" / "risk_npv_paths.csv").read_text() == \
         (out / "risk_npv_paths.csv").read_text()
     assert again.exit_code == 0
+    quiet = runner.invoke(app, ["risk", "--paths", "200", "--months", "12", *sites, "--no-tornado"])
+    assert quiet.exit_code == 0 and "wrote nothing (give --out DIR" in quiet.output
 
     bad_out = tmp_path / "bad"
-    bad = runner.invoke(app, ["risk", "--paths", "10", "--tariff", "-3", "--out", str(bad_out)])
-    assert bad.exit_code == 2 and "tariff_pkr_per_kwh must be >= 0" in bad.output
+    bad = runner.invoke(app, ["risk", "--paths", "100", "--tariff", "-3", *sites, "--out", str(bad_out)])
+    assert bad.exit_code == 2 and "--tariff must be a finite number >= 0" in bad.output
     assert not bad_out.exists()
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
-    clash = runner.invoke(app, ["risk", "--paths", "10", "--out", str(a_file)])
+    clash = runner.invoke(app, ["risk", "--paths", "100", "--out", str(a_file)])
     assert clash.exit_code == 2 and "is not a folder" in clash.output
     zero = runner.invoke(app, ["risk", "--bitcoin-mw", "0", "--aidc-mw", "0"])
     assert zero.exit_code == 2 and "nothing to value" in zero.output
+
+
+def test_cli_takes_tariff_and_sizes_from_scenario_and_plan(tmp_path: Path) -> None:
+    """No --tariff: the scenario's offered tariff; no sizes: the plan's MW (here a plan folder)."""
+    import json
+
+    from offtake.cli import app
+    from offtake.scenario.tiny import write_tiny_scenario
+
+    runner = CliRunner()
+    sc = write_tiny_scenario(tmp_path / "tiny")
+    plan_out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", "--scenario", str(sc), "--out", str(plan_out), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    planned = json.loads((plan_out / "summary.json").read_text())["by_type"]
+    res = runner.invoke(app, ["risk", "--scenario", str(sc), "--plan-dir", str(plan_out), "--paths", "200",
+                              "--months", "12", "--no-tornado", "-o", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    from offtake.scenario import load_scenario
+
+    offered = load_scenario(str(sc)).config.tariffs.offered_pkr_per_kwh
+    assert f"tariff Rs {offered:.2f}/kWh" in res.output
+    data = json.loads((tmp_path / "r" / "risk.json").read_text())
+    assert data["assumptions"]["tariff_pkr_per_kwh"] == offered
+    mw = sorted(d["mw"] for d in data["distributions"])
+    assert mw == pytest.approx(sorted(v["capacity_mw"] for v in planned.values() if v["capacity_mw"] > 1e-6))

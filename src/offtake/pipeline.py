@@ -13,13 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from offtake.defaults import DEFAULT_RESOLUTION, DEFAULT_SEED  # noqa: F401  (one default for every command)
 from offtake.scenario import Scenario, load_scenario
 from offtake.surplus import SurplusResult, assess
 
 STAGES = ("scenario", "surplus", "plan", "value", "risk")
-# one default for every command that plans (run, plan, value) and one seed for every Monte Carlo
-DEFAULT_RESOLUTION = "3h"
-DEFAULT_SEED = 20251125
 Progress = Callable[[str, int, int], None]  # (stage, index, total)
 
 

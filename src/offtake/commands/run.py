@@ -14,10 +14,11 @@ from typing import Any
 import typer
 
 from offtake.commands._common import console, handle_errors, output_dir, write_atomic
-from offtake.pipeline import DEFAULT_RESOLUTION, DEFAULT_SEED
+from offtake.defaults import DEFAULT_RESOLUTION, DEFAULT_SEED
 
 # run.yaml keys -> CLI parameter names (one name per option, as on the command line)
-CONFIG_KEYS = ("scenario", "out", "resolution", "days", "tariff", "cap_mw", "paths", "seed", "export_pypsa")
+CONFIG_KEYS = ("scenario", "out", "resolution", "days", "tariff", "cap_mw", "paths", "seed", "export_pypsa",
+               "allow_unserved")
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
         values: dict[str, Any] = {"scenario": scenario, "out": out, "resolution": resolution, "days": days,
                                   "tariff": tariff, "cap_mw": cap_mw, "paths": paths, "seed": seed,
-                                  "export_pypsa": export_pypsa}
+                                  "export_pypsa": export_pypsa, "allow_unserved": allow_unserved}
         if config is not None:
             given = {k for k in CONFIG_KEYS if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
             for k, v in read_config(config).items():
@@ -96,6 +97,7 @@ def register(app: typer.Typer) -> None:
                 values[k] = None if values[k] is None else Path(values[k])
         scenario, out, resolution, days = values["scenario"], values["out"], str(values["resolution"]), values["days"]
         tariff, cap_mw, paths, seed, export_pypsa = (values[k] for k in ("tariff", "cap_mw", "paths", "seed", "export_pypsa"))
+        allow_unserved = bool(values["allow_unserved"])
         hours = parse_resolution(resolution)
         for name, v in (("--tariff", tariff), ("--cap-mw", cap_mw)):
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):

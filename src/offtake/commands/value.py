@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from offtake.commands._common import console, handle_errors, write_atomic
+from offtake.defaults import DEFAULT_RESOLUTION
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -82,7 +83,7 @@ def register(app: typer.Typer) -> None:
         plan_dir: Annotated[Path | None, typer.Option("--plan-dir", help="results folder of `offtake plan` (default: run the plan)")] = None,
         tariff: Annotated[float | None, typer.Option("--tariff", help="tariff for the new loads [PKR/kWh] (default: the scenario's offered tariff)")] = None,
         btc_price: Annotated[float | None, typer.Option("--btc-price", help="BTC price for the mining valuation [USD] (default 100,000)")] = None,
-        resolution: Annotated[str, typer.Option("--resolution", help="plan resolution when the plan is run here (1h, 3h, ...)")] = "1h",
+        resolution: Annotated[str, typer.Option("--resolution", help="plan resolution when the plan is run here (1h, 3h, ...)")] = DEFAULT_RESOLUTION,
         days: Annotated[int | None, typer.Option("--days", help="plan on representative days (multiple of 12) instead")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="folder for value_loads.csv, value_system.csv, value.json")] = Path("offtake-out/value"),
     ) -> None:
