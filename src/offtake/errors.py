@@ -61,6 +61,29 @@ class ScenarioError(InputError):
     """A scenario folder breaks one or more rules; every problem is listed."""
 
 
+class OutputError(OfftakeError):
+    """An output cannot be written (folder not writable, a file or folder in the way).
+
+    Exit code 2: the user's --out or the file system needs fixing, not Offtake.
+    """
+
+    exit_code = 2
+    http_status = 500
+
+
+def describe_os_error(exc: OSError, action: str = "use") -> str:
+    """'cannot read data/x.csv: Permission denied' from an OSError, naming the path(s)."""
+    where = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot {action} {where}: {reason}".replace("  ", " ")
+
+
+class UnservedError(InputError):
+    """The scenario cannot serve its own demand: households go unserved (exit 2 unless allowed)."""
+
+
 class NotFoundError(OfftakeError):
     """An unknown id or name (scenario, region, site)."""
 

@@ -190,6 +190,7 @@ def read_demand_csv(path: str) -> pd.Series:
     from pathlib import Path
 
     from offtake.errors import ProblemCollector
+    from offtake.scenario.bounds import DEFAULT_BOUNDS, check_series
     from offtake.scenario.io import _read_csv, parse_timestamps
 
     p = Path(path)
@@ -204,10 +205,12 @@ def read_demand_csv(path: str) -> pd.Series:
     missing = [c for c in ("timestamp", "demand_mw") if c not in df.columns]
     if missing:
         raise InputError(f"{name}, line 1: missing column(s) {missing}; expected header 'timestamp,demand_mw' (demand in MW)")
-    first = str(df["timestamp"].iloc[0]).strip() if len(df) else ""
-    offset = pd.Timestamp(first).tz if first and _has_offset(first) else None
-    tz = "UTC" if offset is None else offset
     index = parse_timestamps(df["timestamp"], "UTC", name, pc)
+    tz: object = "UTC"
+    if index is not None:  # every timestamp parsed: show results in the first row's own offset
+        first = str(df["timestamp"].iloc[0]).strip()
+        if _has_offset(first):
+            tz = pd.Timestamp(first).tz or "UTC"
     num = pd.to_numeric(df["demand_mw"], errors="coerce")
     for i in np.flatnonzero(num.isna().to_numpy())[:10]:
         pc.add(name, "demand is missing or not a number", int(i) + 2, "demand_mw", df["demand_mw"].iloc[i])
@@ -215,9 +218,19 @@ def read_demand_csv(path: str) -> pd.Series:
         pc.add(name, "negative demand [MW must be >= 0]", int(i) + 2, "demand_mw", df["demand_mw"].iloc[i])
     for i in np.flatnonzero(~np.isfinite(num.fillna(0).to_numpy()))[:10]:
         pc.add(name, "infinite demand", int(i) + 2, "demand_mw", df["demand_mw"].iloc[i])
+    bounds = {"demand_mw": DEFAULT_BOUNDS["demand_mw"]}
+    check_series(pd.DataFrame({"demand_mw": num.where(num >= 0)}), name, "demand_mw", bounds, pc, overridable=False)
     pc.raise_if_any(f"{path} is not a valid hourly demand series")
     assert index is not None
-    return pd.Series(num.to_numpy(float), index=index.tz_convert(tz), name="demand_mw")
+    series = pd.Series(num.to_numpy(float), index=index.tz_convert(tz), name="demand_mw")  # type: ignore[arg-type]
+    month = pd.DatetimeIndex(series.index).month
+    missing = [w for w, months in (("summer (May-Sep)", SUMMER_PEAK_MONTHS), ("winter (Nov-Mar)", WINTER_PEAK_MONTHS))
+               if not np.isin(month, months).any()]
+    if missing:
+        raise InputError(f"{name}: its {len(series):,} hours ({series.index[0]:%Y-%m-%d} to {series.index[-1]:%Y-%m-%d}) "
+                         f"have none in the {' or the '.join(missing)} peak window; headroom needs hours in both "
+                         "(a full year is best)")
+    return series
 
 
 def _has_offset(text: str) -> bool:

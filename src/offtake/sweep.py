@@ -194,20 +194,12 @@ def parse_grid(data: Any, source: str = "grid") -> SweepGrid:
 
 def load_grid(path: str | Path) -> SweepGrid:
     """Read and validate a grid YAML file (InputError for a missing or malformed file)."""
-    import yaml
+    from offtake.scenario.yamlsafe import load_yaml
 
     p = Path(path)
-    try:
-        text = p.read_text()
-    except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read grid file {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"{p}{where}: not valid YAML: {problem}") from None
+    if not p.is_file():
+        raise InputError(f"cannot read grid file {p}: {'a folder, not a file' if p.is_dir() else 'no such file'}")
+    data = load_yaml(p, label=str(p))  # bounded: size, depth, no aliases, duplicate keys refused
     return parse_grid(data, str(p))
 
 

@@ -176,17 +176,12 @@ def parse_config(data: object, source: str = "site.yaml") -> SiteConfig:
 
 def load_config(path: str | Path) -> SiteConfig:
     """Read and validate a site.yaml; relative paths inside are resolved against its folder."""
-    import yaml
+    from offtake.scenario.yamlsafe import load_yaml
 
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read site configuration {p}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML: {exc}") from None
+    if not p.is_file():
+        raise InputError(f"cannot read site configuration {p}: {'a folder, not a file' if p.is_dir() else 'no such file'}")
+    data = load_yaml(p, label=str(p))  # bounded: size, depth, no aliases, duplicate keys refused
     if not isinstance(data, dict):
         raise InputError(f"{p}: expected a mapping of settings at the top level")
     cfg = parse_config(data, str(p))

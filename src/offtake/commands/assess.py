@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from offtake.commands._common import console, handle_errors, write_atomic
+from offtake.commands._common import console, handle_errors, output_dir, write_atomic
 
 
 def parse_rates(text: str) -> tuple[float, ...]:
@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
             prog.update(t, description="assessing surplus (transport LP, min-cut, headroom)")
             res = assess(sc, r)
             prog.update(t, description="writing results")
-            written = write_results(res, out, plots)
+            with output_dir(out) as staged:  # all or nothing
+                written = [out / p.name for p in write_results(res, staged, plots)]
         print_summary(res)
         console.print(f"\nwrote {len(written)} files to [bold]{out}[/]")
 

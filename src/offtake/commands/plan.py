@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from offtake.commands._common import console, handle_errors, write_atomic
+from offtake.commands._common import console, handle_errors, write_files
 from offtake.defaults import DEFAULT_RESOLUTION
 
 
@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         export_pypsa: Path = typer.Option(None, "--export-pypsa", help="Also write the planning problem as a PyPSA netCDF file (.nc)."),
         plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
         baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also solve without flexible loads."),
+        allow_unserved: bool = typer.Option(False, "--allow-unserved", help="Plan even when the scenario cannot serve its own demand (else exit 2 naming regions and hours)."),
     ) -> None:
         """Site MW of mining and AI data centres per region; dispatch, prices, curtailment."""
         import math
@@ -47,7 +48,7 @@ def register(app: typer.Typer) -> None:
         if export_pypsa is not None and export_pypsa.suffix != ".nc":
             raise InputError(f"--export-pypsa must name a .nc file; got {export_pypsa}")
         opts = PlanOptions(resolution_h=parse_resolution(resolution), days=days, programme_cap_mw=cap_mw,
-                           baseline=baseline)
+                           baseline=baseline, allow_unserved=allow_unserved)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                       transient=True) as prog:
             task = prog.add_task("loading scenario")
@@ -55,8 +56,7 @@ def register(app: typer.Typer) -> None:
             res = plan(sc, opts, progress=lambda msg: prog.update(task, description=msg))
             prog.update(task, description="writing results")
             files = result_files(res, plots)
-            for name, data in files.items():
-                write_atomic(out / name, data)
+            write_files(out, files)  # all or nothing
             if export_pypsa is not None:
                 import logging
                 import warnings

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from offtake.commands._common import console, handle_errors, write_atomic
+from offtake.commands._common import console, handle_errors, write_files
 
 #: Figures shown in the printed table, when present: (column, header, scale); all are in the files.
 _SHOWN = (("total_mw", "MW", 1.0), ("contribution_usd_per_year", "contrib. M USD/yr", 1e-6),
@@ -114,8 +114,7 @@ def register(app: typer.Typer) -> None:
         _print_table(result)
         files: dict[str, bytes | str] = {"sweep.csv": result.to_frame().to_csv(),
                                          "sweep.json": result.to_json(), "sweep.png": sweep_png(result)}
-        for name, data in files.items():
-            write_atomic(out / name, data)
+        write_files(out, files)  # all or nothing
         console.print(f"wrote {len(files)} files to [bold]{out}[/]")
         if result.all_failed:
             console.print("[red]every variant failed[/]")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from offtake.commands._common import console, handle_errors, write_atomic
+from offtake.commands._common import console, handle_errors, write_files
 from offtake.defaults import DEFAULT_RESOLUTION
 
 
@@ -117,6 +117,5 @@ def register(app: typer.Typer) -> None:
         _print(result)
         files = {"value_loads.csv": result.to_frame().to_csv(),
                  "value_system.csv": result.system_frame().to_csv(), "value.json": result.to_json()}
-        for name, data in files.items():
-            write_atomic(out / name, data)
+        write_files(out, files)  # all or nothing
         console.print(f"wrote {len(files)} files to [bold]{out}[/]")

@@ -48,6 +48,7 @@ class PlanOptions:
     # (region, flex) -> (lower_mw, upper_mw) overrides, used by min-site rounding
     capacity_bounds_mw: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     no_flex: bool = False
+    allow_unserved: bool = False  # False: unserved household demand in the plan is an UnservedError (exit 2)
 
 
 @dataclass(frozen=True, eq=False)

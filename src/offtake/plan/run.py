@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from offtake.errors import InfeasibleError, InputError, SolverError
+from offtake.errors import InfeasibleError, InputError, SolverError, UnservedError
 from offtake.plan.check import check_solution
 from offtake.plan.diagnose import check_min_site_rows, diagnose
 from offtake.plan.inputs import PlanInputs, PlanOptions, prepare
@@ -78,6 +78,30 @@ def _round_sites(x: PlanInputs, sol: Solution) -> tuple[dict[tuple[str, str], tu
     return bounds, tuple(notes)
 
 
+def check_unserved(x: PlanInputs, sol: Solution, tol_mw: float = 1e-3) -> None:
+    """Raise UnservedError naming regions and hours when household demand goes unserved.
+
+    Unserved energy is a priced slack (VOLL) so the LP always solves; a plan that needs
+    it means the scenario's own generation and corridors fall short of its demand, which
+    is a finding about the input, not a plan to act on (``allow_unserved`` accepts it).
+    """
+    short = sol.unserved > tol_mw  # (T, R)
+    if not short.any():
+        return
+    mwh = (sol.unserved * x.weight_h[:, None])  # (T, R)
+    lines = []
+    for r in np.flatnonzero(short.any(axis=0)):
+        t = np.flatnonzero(short[:, r])
+        worst = int(t[np.argmax(sol.unserved[t, r])])
+        lines.append(f"{x.regions[r]}: {float(x.weight_h[t].sum()):,.0f} h short, {float(mwh[:, r].sum()):,.0f} MWh "
+                     f"unserved, worst {float(sol.unserved[worst, r]):,.1f} MW of {float(x.demand_mw[worst, r]):,.1f} MW "
+                     f"at {x.snapshots[worst]:%Y-%m-%d %H:%M %Z}; first at {x.snapshots[int(t[0])]:%Y-%m-%d %H:%M}")
+    raise UnservedError(f"households cannot be served: {float(mwh.sum()):,.0f} MWh of demand exceeds what the "
+                        f"scenario's generators and corridors can supply ({x.resolution}). Check demand (MW, not kW?), "
+                        "capacities and hydro budgets, or pass --allow-unserved to plan anyway (unserved energy "
+                        "is priced at the value of lost load)\n" + "\n".join(f"  - {line}" for line in lines))
+
+
 def plan(scenario: Scenario, options: PlanOptions | None = None, progress: Progress | None = None) -> PlanResult:
     """Plan how many MW of each flexible type to site per region and how they run.
 
@@ -108,6 +132,8 @@ def plan(scenario: Scenario, options: PlanOptions | None = None, progress: Progr
             sol, res, b2 = solve_inputs(x, options)
             build_s += b2
             solve_s += res.solve_s
+    if not options.allow_unserved:
+        check_unserved(x, sol)
     t0 = time.perf_counter()
     if options.check:
         say("checking the solution")
