@@ -38,9 +38,9 @@ def test_outputs_and_summary(run_dir):
     assert 0 < total <= 500 + 1e-6  # the tiny scenario's programme cap
     assert "system" in summary["value"] and "other_consumers_change_pkr_per_kwh" in summary["value"]["system"]
     for name in ("report.html", "plan_price_duration.png", "surplus_duration_curves.png", "risk_npv_histogram.png",
-                 "plan_capacity_by_region.png"):
+                 "plan_mw_by_region.png"):
         assert (run_dir / name).stat().st_size > 5000, name
-    for name in ("plan_capacity_mw.csv", "assumptions.csv", "value_investor.csv", "plan_prices_usd_per_mwh.csv"):
+    for name in ("capacity_mw.csv", "assumptions.csv", "value_investor.csv", "price_usd_per_mwh.csv", "dispatch_mw.csv", "sites.csv"):
         assert len((run_dir / name).read_text().splitlines()) >= 2, name
     html = (run_dir / "report.html").read_text()
     assert "https://" not in html.split("<script")[0]  # no stylesheet or font from the network

@@ -177,7 +177,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     s_ops = Section("Prices and hourly operation", "operation",
                     paragraphs=["Prices are the marginal cost of serving one more MWh in a region and hour (the duals "
                                 "of each region's energy balance). The dispatch charts stack generation by fuel under "
-                                "household demand (black) and demand plus flexible load (red dotted).", _curtailment_text(flex)],
+                                "existing demand of all consumers (black) and that demand plus the new flexible load (red dotted).", _curtailment_text(flex)],
                     figures=[figs["price_duration"], *week_figs],
                     tables=[table_html(T.flex_table(flex), index=False), table_html(T.generation_table(gen_extra), index=False)])
 

@@ -82,25 +82,78 @@ def flex_consumption(pr: Any) -> pd.Series:
     return pr.consumption_mw.sum(axis=1)
 
 
+def siting_map_png(run: Any, path: Path) -> Path:
+    """Matplotlib siting map: national outlines, corridors by capacity, MW sited per region."""
+    from offtake.report.geo import covers, outlines
+    from offtake.report.mpl import plt, save
+
+    sc = run.scenario
+    reg = sc.regions
+    lon, lat = reg["lon"].astype(float), reg["lat"].astype(float)
+    sited = capacity(run.plan).sum(axis=1).reindex(reg.index).fillna(0.0)
+    hostable = run.surplus.hostable_mw.mean().reindex(reg.index).fillna(0.0)
+    fig, ax = plt.subplots(figsize=(8.5, 7.5))
+    if covers(lon.to_numpy(), lat.to_numpy()):
+        for name, rings in outlines():
+            home = name == "Pakistan"
+            for ring in rings:
+                ax.fill(ring[:, 0], ring[:, 1], color="#f3efe6" if home else "#f4f4f4", zorder=0)
+                ax.plot(ring[:, 0], ring[:, 1], color="#8a8170" if home else "#cccccc", lw=1.2 if home else 0.6, zorder=1)
+            if not home:
+                ax.text(rings[0][:, 0].mean(), rings[0][:, 1].mean(), name, color="#a0a0a0", fontsize=9, ha="center")
+    for _, ln in sc.lines.iterrows():
+        a, b = ln["from_region"], ln["to_region"]
+        cap = max(float(ln["capacity_forward_mw"]), float(ln["capacity_backward_mw"]))
+        ax.plot([lon[a], lon[b]], [lat[a], lat[b]], color="#7d8fa3", lw=0.6 + cap / 1500, alpha=0.8, zorder=2)
+    big = max(float(hostable.max()), 1.0)
+    ax.scatter(lon, lat, s=60 + 1400 * hostable / big, color="#2a78b5", alpha=0.35, edgecolor="#12395b", zorder=3,
+               label="mean surplus a region could host")
+    on = sited > 0.5
+    if on.any():
+        ax.scatter(lon[on], lat[on], s=30 + 900 * sited[on] / max(float(sited.max()), 1.0), color="#e6550d", alpha=0.9,
+                   zorder=4, label="flexible load sited")
+    for r in reg.index:
+        txt = f"{r}\nsurplus {hostable[r]:,.0f} MW" + (f"\nsited {sited[r]:,.0f} MW" if on[r] else "\nnothing sited")
+        ax.annotate(txt, (lon[r], lat[r]), xytext=(14, 0), textcoords="offset points", fontsize=9, va="center", zorder=5)
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    for cap in (1000, 3000, 6000):
+        handles.append(Line2D([0], [0], color="#7d8fa3", lw=0.6 + cap / 1500))
+        labels.append(f"corridor {cap:,} MW")
+    ax.legend(handles, labels, loc="lower right", fontsize=8, frameon=True)
+    ax.set(xlabel="longitude [°E]", ylabel="latitude [°N]", xlim=(lon.min() - 1.5, lon.max() + 4.0),
+           ylim=(lat.min() - 1.5, lat.max() + 1.5), aspect="equal")
+    ax.grid(False)
+    ax.set_title("Where the plan sites flexible load, and the surplus each region could host", loc="left")
+    return save(fig, path)
+
+
 def write_pngs(run: Any, out: Path, figs: dict[str, Any]) -> list[Path]:
-    """Matplotlib PNGs of the report's figures, for slides."""
+    """Matplotlib PNGs of the report's figures, for slides (same file names as `offtake plan`)."""
     from offtake.report import surplus_plots
-    from offtake.report.mpl import REGION_COLORS, plt, save, style
+    from offtake.report.figures import FUEL_COLORS
+    from offtake.report.labels import flex_label
+    from offtake.report.mpl import REGION_COLORS, npv_histogram_figure, plt, save, style, tornado_figure
 
     style()
     written = surplus_plots.all_plots(run.surplus, out)
+    written.append(siting_map_png(run, out / "plan_siting_map.png"))
     pr = run.plan
     # MW sited by region and type
     cap = capacity(pr)
     fig, ax = plt.subplots(figsize=(8, 3.8))
     bottom = np.zeros(len(cap))
     for i, col in enumerate(cap.columns):
-        ax.bar(cap.index, cap[col], bottom=bottom, label=col, color=REGION_COLORS[i % len(REGION_COLORS)])
+        ax.bar(cap.index, cap[col], bottom=bottom, label=flex_label(str(col)), color=REGION_COLORS[i % len(REGION_COLORS)])
         bottom += cap[col].to_numpy()
-    ax.set(ylabel="MW", title="Flexible load sited by the plan")
+    for x, total in zip(cap.index, bottom):
+        if total > 0.5:
+            ax.text(x, total, f"{total:,.0f}", ha="center", va="bottom", fontsize=9)
+    ax.set(ylabel="flexible load sited [MW]", title="Flexible load sited by the plan, by region and type")
     ax.tick_params(axis="x", rotation=20)
     ax.legend()
-    written.append(save(fig, out / "plan_capacity_by_region.png"))
+    written.append(save(fig, out / "plan_mw_by_region.png"))
     # price duration curves
     p = prices(pr)
     w = pr.weight_h.to_numpy()
@@ -108,9 +161,9 @@ def write_pngs(run: Any, out: Path, figs: dict[str, Any]) -> list[Path]:
     for i, col in enumerate(p.columns):
         order = np.argsort(-p[col].to_numpy())
         share = np.cumsum(w[order]) / w.sum() * 100
-        ax.plot(share, p[col].to_numpy()[order], label=col, color=REGION_COLORS[i % len(REGION_COLORS)], lw=1.4)
-    ax.set(xlabel="share of hours [%]", ylabel="USD/MWh", title="Regional marginal price duration curves")
-    ax.legend(fontsize=7)
+        ax.plot(share, p[col].to_numpy()[order], label=str(col).replace("_", " "), color=REGION_COLORS[i % len(REGION_COLORS)], lw=1.4)
+    ax.set(xlabel="share of hours [%]", ylabel="marginal price [USD/MWh]", title="Regional marginal price duration curves")
+    ax.legend(fontsize=8, ncol=2)
     written.append(save(fig, out / "plan_price_duration.png"))
     # dispatch weeks
     from offtake.report.decision import MONTH_SUMMER_WEEK, MONTH_WINTER_WEEK, _week
@@ -122,38 +175,23 @@ def write_pngs(run: Any, out: Path, figs: dict[str, Any]) -> list[Path]:
         mask = _week(disp.index, month)
         if not mask.any():
             continue
-        from offtake.report.figures import FUEL_COLORS
-
         d = disp[mask] / 1e3
         x = np.arange(len(d))  # positions: representative days are not consecutive in time
-        fig, ax = plt.subplots(figsize=(10, 3.8))
+        fig, ax = plt.subplots(figsize=(10, 4.2))
         ax.stackplot(x, d.T.to_numpy(), labels=list(d.columns), alpha=0.85,
                      colors=[FUEL_COLORS.get(c, "#999999") for c in d.columns])
-        ax.plot(x, dem[mask].to_numpy() / 1e3, color="black", lw=1.8, label="household demand")
-        ax.plot(x, (dem[mask] + fl[mask]).to_numpy() / 1e3, color="#d62728", lw=1.5, ls=":", label="demand + flexible load")
+        ax.plot(x, dem[mask].to_numpy() / 1e3, color="black", lw=1.8, label="existing demand (all consumers)")
+        ax.plot(x, (dem[mask] + fl[mask]).to_numpy() / 1e3, color="#d62728", lw=1.5, ls=":", label="existing demand + flexible load")
         ticks = x[:: max(1, len(x) // 7)]
-        ax.set_xticks(ticks, [d.index[i].strftime("%b %d %H:%M") for i in ticks], fontsize=7)
-        ax.set(ylabel="GW", title=f"National dispatch, a {label} week")
-        ax.legend(fontsize=7, ncol=5, loc="upper left")
+        ax.set_xticks(ticks, [d.index[i].strftime("%b %d %H:%M") for i in ticks], fontsize=9)
+        ax.set(ylabel="generation [GW]", title=f"National dispatch by fuel, a {label} week")
+        ax.legend(fontsize=8, ncol=5, loc="upper left", bbox_to_anchor=(0, -0.12))
         written.append(save(fig, out / f"plan_dispatch_{label}_week.png"))
     # risk
     if run.risk is not None:
-        fig, ax = plt.subplots(figsize=(8, 3.8))
-        for label, d in zip(run.risk_labels, run.risk.distributions):
-            ax.hist(d.npv_usd / 1e6, bins=60, alpha=0.55, label=f"{label} (P(loss) {d.prob_loss:.0%})")
-        ax.axvline(0, color="#d62728")
-        ax.set(xlabel="NPV [million USD]", ylabel="paths", title="Investor NPV distribution")
-        ax.legend(fontsize=7)
-        written.append(save(fig, out / "risk_npv_histogram.png"))
+        written.append(save(npv_histogram_figure(run.risk.distributions, list(run.risk_labels)), out / "risk_npv_histogram.png"))
         tf = run.risk.tornado_frame()
-        tf = tf[tf["swing_usd"] > 0].sort_values("swing_usd").tail(14)
-        if len(tf):
+        if len(tf[tf["swing_usd"] > 0]):
             labels = dict(zip([d.load for d in run.risk.distributions], run.risk_labels))
-            names = tf["load"].map(labels).fillna(tf["load"]) + ": " + tf["parameter"]
-            fig, ax = plt.subplots(figsize=(8, 0.35 * len(tf) + 1.5))
-            ax.barh(names, (tf["npv_low_usd"] - tf["base_npv_usd"]) / 1e6, color="#cc6677", label="low")
-            ax.barh(names, (tf["npv_high_usd"] - tf["base_npv_usd"]) / 1e6, color="#117733", label="high")
-            ax.set(xlabel="change of mean NPV [million USD]", title="Sensitivity (tornado)")
-            ax.legend(fontsize=7)
-            written.append(save(fig, out / "risk_tornado.png"))
+            written.append(save(tornado_figure(tf, labels), out / "risk_tornado.png"))
     return written
