@@ -5,14 +5,32 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results.jsonl")
 
 
 def machine() -> dict[str, object]:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine(),
+            "loadavg_1m": round(os.getloadavg()[0], 2)}
+
+
+def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> tuple[float, list[float]]:
+    """Median wall time [s] of ``fn()`` over ``repeat`` runs after ``warmup`` untimed runs, and all runs.
+
+    Every side of a comparison is timed with this one function, so both are warm and repeated alike.
+    """
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs), runs
 
 
 def record(name: str, figures: dict[str, object]) -> dict[str, object]:
