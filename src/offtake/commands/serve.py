@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -70,13 +71,71 @@ def register(app: typer.Typer) -> None:
                 f"POST {base}/api/v1/clients (see {base}/docs).", highlight=False, soft_wrap=True)
         console.print(f"database: {_safe(settings.database_url)}  docs: {base}/docs",
                       highlight=False, soft_wrap=True)
+        from offtake.service.logredact import uvicorn_log_config
+
         if workers == 1:
             uvicorn.run(create_app(settings.model_copy(update={"migrate_on_start": False})),
-                        host=host, port=port, log_level=log_level)
+                        host=host, port=port, log_level=log_level,
+                        log_config=uvicorn_log_config())
         else:
             os.environ["OFFTAKE_DATABASE_URL"] = settings.database_url
-            uvicorn.run("offtake.service.app:create_app", factory=True, host=host, port=port,
-                        workers=workers, log_level=log_level)
+            os.environ[SUPERVISOR_ENV] = str(os.getpid())
+            uvicorn.run("offtake.commands.serve:worker_app", factory=True, host=host, port=port,
+                        workers=workers, log_level=log_level, log_config=uvicorn_log_config())
+
+
+SUPERVISOR_ENV = "OFFTAKE_SUPERVISOR_PID"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+#: a worker whose parent died gets SIGTERM, then this long to finish before it exits [s]
+ORPHAN_GRACE_S = 5.0
+
+
+def die_with_parent(parent_pid: int, *, poll_s: float = 1.0) -> None:
+    """Make this worker process end when ``parent_pid`` (the supervisor) dies, even by
+    kill -9, so no orphan keeps serving and holding the port.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGTERM)``, the kernel signals us when the parent
+    exits.  Everywhere (and as a backstop): a daemon thread checks ``getppid()`` every
+    ``poll_s``; once the parent is gone it sends SIGTERM to this process (uvicorn shuts
+    down) and, if that has not ended it within :data:`ORPHAN_GRACE_S`, exits hard.
+    """
+    import ctypes
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+
+    def orphaned() -> bool:
+        return os.getppid() != parent_pid
+
+    if orphaned():  # the parent died before the death signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="offtake-parent-watch", daemon=True).start()
+
+
+def worker_app():  # type: ignore[no-untyped-def]
+    """uvicorn factory for ``--workers N``: tie the worker to its supervisor, build the app."""
+    from offtake.service.app import create_app
+
+    parent = os.environ.get(SUPERVISOR_ENV)
+    if parent and parent.isdigit():
+        die_with_parent(int(parent))
+    return create_app()
 
 
 def _safe(url: str) -> str:
