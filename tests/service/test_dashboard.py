@@ -202,3 +202,60 @@ def test_summary_site_operator_sees_own_sites_only(client, actors) -> None:  # t
     assert mine["can_curtail"] is False
     full = client.get("/api/v1/dashboard/summary", headers=grid).json()
     assert len(full["sites"]) == 4 and len(full["regions"]) == 7 and full["can_curtail"]
+
+
+def test_dashboard_login_state_zone_favicon_history_invoices(app, live) -> None:  # type: ignore[no-untyped-def]
+    """Before and after a refused login the header shows neither 'live' nor 'Log out' (the
+    hidden attribute wins over #who's display:flex); after login it does, the 'as of' line
+    has a date and the Asia/Karachi zone, the 24 h chart and the invoices table render, and
+    the page asks for no missing favicon."""
+    from playwright.sync_api import expect, sync_playwright
+
+    key = app.state.offtake.signing_key
+    grid_token = issue_token(client_id="dispatch", roles={Role.GRID_OPERATOR}, key=key, ttl_s=600)
+    with httpx.Client(base_url=live, headers={"Authorization": f"Bearer {grid_token}"}, timeout=30) as http:
+        secret = _seed(app, http)
+        assert http.get("/favicon.ico").status_code == 200
+        hist = http.get("/api/v1/dashboard/history").json()
+        assert len(hist["hours"]) == 24 and hist["timezone"] == "Asia/Karachi"
+        sindh = next(r for r in hist["regions"] if r["region_id"] == "SINDH")
+        assert sindh["surplus_mw"][-1] == 40.0  # the signal covers the current hour
+        assert sindh["drawn_mw"][-1] == pytest.approx(10.0 / 60)  # 10 MW for one minute in this hour
+        errors: list[str] = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}")
+                        if m.type in ("error", "warning") else None)
+                page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url}"))
+                page.set_default_timeout(15_000)
+                page.goto(f"{live}/dashboard/")
+                expect(page.locator("#who")).to_be_hidden()
+                expect(page.locator("#logout")).to_be_hidden()
+                expect(page.locator("#ws-state")).to_be_hidden()
+                page.fill("#client-id", "dispatch")
+                page.fill("#client-secret", "wrong")
+                page.click("#login-button")
+                expect(page.locator("#login-error")).not_to_be_empty()
+                expect(page.locator("#who")).to_be_hidden()
+                expect(page.locator("#logout")).to_be_hidden()
+                errors.clear()  # the refused login's 401 is logged by the browser itself
+                page.fill("#client-secret", secret)
+                page.click("#login-button")
+                expect(page.locator("#logout")).to_be_visible()
+                expect(page.locator("#as-of")).to_contain_text("PKT")
+                expect(page.locator("#as-of")).to_contain_text("Asia/Karachi")
+                import re
+
+                assert re.search(r"\d{2} \w{3} \d{4}", page.locator("#as-of").inner_text())  # a date, not only a time
+                page.wait_for_selector("body[data-history='24']")
+                expect(page.locator("#history-chart .main-svg").first).to_be_visible()
+                expect(page.locator("#invoice-count")).to_have_text("none issued yet")
+                page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
+                page.click("#logout")
+                expect(page.locator("#who")).to_be_hidden()
+                expect(page.locator("#login-panel")).to_be_visible()
+            finally:
+                browser.close()
+        assert errors == [], errors

@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
                 f"-d client_id={cid} -d client_secret=<secret>\n"
                 "then send 'Authorization: Bearer <access_token>'. Create clients with "
                 f"POST {base}/api/v1/clients (see {base}/docs).", highlight=False, soft_wrap=True)
+        console.print(f"dashboard: {base}/dashboard/  (log in with a client id and secret)", highlight=False, soft_wrap=True)
         console.print(f"database: {_safe(settings.database_url)}  docs: {base}/docs",
                       highlight=False, soft_wrap=True)
         from offtake.service.logredact import uvicorn_log_config

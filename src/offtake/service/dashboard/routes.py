@@ -9,17 +9,20 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from offtake.errors import NotFoundError
+from offtake.service.dashboard.history import History, build_history
 from offtake.service.dashboard.summary import Summary, build_summary
 from offtake.service.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["dashboard"])
 _STATIC = resources.files("offtake.service.dashboard") / "static"
-_MEDIA = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
-_FILES = ("app.js", "style.css")
+_MEDIA = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
+_FILES = ("app.js", "style.css", "favicon.svg")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -58,6 +61,20 @@ def dashboard_static(name: str) -> FileResponse:
     return FileResponse(path, media_type=_MEDIA[path.suffix],
                         headers={"X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "max-age=300"})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The dashboard's icon (SVG), so browsers asking for /favicon.ico get no 404."""
+    return Response((_STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/api/v1/dashboard/history", response_model=History, tags=["dashboard"],
+            summary="Last hours per region: surplus, allocated and drawn MW, hourly")
+def dashboard_history(session: SessionDep, actor: ActorDep,
+                      hours: Annotated[int, Query(ge=1, le=168)] = 24) -> History:
+    return build_history(session, actor=actor, hours=hours)
 
 
 @router.get("/api/v1/dashboard/summary", response_model=Summary, tags=["dashboard"],

@@ -8,6 +8,10 @@
   const $ = (id) => document.getElementById(id);
   const fmt = (v, d = 2) => (v === null || v === undefined) ? "–" : Number(v).toFixed(d);
   const READERS_ALL = ["grid_operator", "regulator", "admin"];
+  const ZONE = "Asia/Karachi";  // billing periods and the operator's clock
+  const when = (iso, withDate = true) => new Intl.DateTimeFormat("en-GB", Object.assign(
+    { timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false },
+    withDate ? { year: "numeric", month: "short", day: "2-digit" } : {})).format(new Date(iso)) + " PKT";
 
   function cell(tr, text, cls) {
     const td = document.createElement("td");
@@ -60,6 +64,8 @@
     $("emergency").hidden = !S.me.roles.some((r) => r === "grid_operator" || r === "admin");
     await refresh();
     connect();
+    refreshHistory();
+    refreshInvoices();
   }
 
   function logout(message) {
@@ -83,13 +89,71 @@
     }
   }
 
+  async function refreshHistory() {
+    if (!S.token) return;
+    try {
+      S.history = await api("/api/v1/dashboard/history?hours=24");
+    } catch (e) { if (S.token) $("history-note").textContent = "Could not load the last 24 h: " + e.message; return; }
+    const sel = $("history-region");
+    const keep = sel.value;
+    sel.textContent = "";
+    for (const r of S.history.regions) {
+      const o = document.createElement("option");
+      o.value = r.region_id; o.textContent = r.name + " (" + r.region_id + ")";
+      sel.appendChild(o);
+    }
+    if (keep && S.history.regions.some((r) => r.region_id === keep)) sel.value = keep;
+    else if (S.history.regions.length) {  // first show the busiest region
+      const load = (r) => r.allocated_mw.reduce((a, v) => a + v, 0) + (r.surplus_mw || []).reduce((a, v) => a + (v || 0), 0);
+      sel.value = S.history.regions.reduce((best, r) => (load(r) > load(best) ? r : best)).region_id;
+    }
+    drawHistory();
+  }
+
+  function drawHistory() {
+    if (typeof Plotly === "undefined" || !S.history) return;
+    const r = S.history.regions.find((x) => x.region_id === $("history-region").value) || S.history.regions[0];
+    if (!r) { $("history-note").textContent = "No region to show."; return; }
+    const x = S.history.hours.map((h) => when(h, false).slice(0, 5));
+    const line = (name, y, color, dash) => ({ type: "scatter", mode: "lines+markers", name, x, y,
+      line: { color, dash: dash || "solid", shape: "hv" }, marker: { size: 4 } });
+    const traces = [];
+    if (r.surplus_mw) traces.push(line("surplus MW", r.surplus_mw, "#9fb3c8"));
+    traces.push(line("allocated MW", r.allocated_mw, "#0b5cad"));
+    traces.push(line("drawn MW", r.drawn_mw, "#1b7f3b", "dot"));
+    Plotly.react("history-chart", traces, { margin: { t: 10, r: 10, b: 50, l: 50 }, height: 280,
+      legend: { orientation: "h", y: 1.12 }, yaxis: { title: { text: "MW" }, rangemode: "tozero" },
+      xaxis: { title: { text: "hour starting (PKT)" }, type: "category" } },
+      { displayModeBar: false, responsive: true });
+    $("history-note").textContent = r.surplus_mw ? "" : "Surplus is shown to grid operators, regulators and admins only.";
+    document.body.dataset.history = String(S.history.hours.length);
+  }
+
+  async function refreshInvoices() {
+    if (!S.token) return;
+    let list;
+    try { list = await api("/api/v1/invoices"); } catch (e) { return; }
+    const tbody = $("invoices-table").querySelector("tbody");
+    tbody.textContent = "";
+    const rs = (v) => Number(v).toLocaleString("en-PK", { maximumFractionDigits: 0 });
+    for (const i of list) {
+      const tr = document.createElement("tr");
+      cell(tr, "#" + i.invoice_id); cell(tr, i.site_id); cell(tr, i.period);
+      cell(tr, fmt(i.energy_mwh, 1)); cell(tr, fmt(i.tariff_pkr_per_kwh, 2));
+      cell(tr, rs(i.energy_charge_pkr)); cell(tr, rs(i.penalty_pkr)); cell(tr, rs(i.total_pkr));
+      cell(tr, String(i.flagged_readings)); cell(tr, when(i.issued_at));
+      tbody.appendChild(tr);
+    }
+    $("invoice-count").textContent = list.length ? list.length + " issued" : "none issued yet";
+  }
+
   function scheduleRefresh(ms = 1500) {
     clearTimeout(S.refreshTimer);
     S.refreshTimer = setTimeout(refresh, ms);
   }
 
   function render(data) {
-    $("as-of").textContent = "as of " + new Date(data.at).toLocaleTimeString();
+    $("as-of").textContent = "as of " + when(data.at) + " (" + ZONE + ")";
     S.regions = data.regions;
     // a push newer than this summary (it was read before the change) wins
     const old = S.sites;
@@ -177,7 +241,7 @@
     for (const c of list) {
       const p = document.createElement("p");
       p.textContent = "#" + c.curtailment_id + " " + (c.region_id || "all regions") + " since " +
-        new Date(c.started_at).toLocaleTimeString() + " by " + c.started_by + " (" + c.reason + ") ";
+        when(c.started_at) + " by " + c.started_by + " (" + c.reason + ") ";
       const b = document.createElement("button");
       b.type = "button"; b.textContent = "Release"; b.className = "release";
       b.addEventListener("click", () => release(c.curtailment_id));
@@ -216,13 +280,13 @@
   function connect() {
     if (!S.token) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const q = "?token=" + encodeURIComponent(S.token);
+    const protocols = ["offtake.bearer", S.token];  // token in the subprotocol, never in the URL
     const paths = S.me.roles.some((r) => READERS_ALL.includes(r))
       ? ["/api/v1/setpoints/ws"]
       : [...S.sites.keys()].map((id) => "/api/v1/sites/" + encodeURIComponent(id) + "/setpoints/ws");
     let open = 0;
     for (const path of paths) {
-      const ws = new WebSocket(proto + "//" + location.host + path + q);
+      const ws = new WebSocket(proto + "//" + location.host + path, protocols);
       ws.onopen = () => { open += 1; S.retryMs = 1000; setWs(open === paths.length); };
       ws.onmessage = (ev) => { try { applySetpoint(JSON.parse(ev.data)); } catch (e) { /* ignore bad frame */ } };
       ws.onclose = (ev) => {
@@ -269,6 +333,8 @@
       $("curtail-button").hidden = false; $("curtail-confirm").hidden = true; $("curtail-cancel").hidden = true;
     });
     $("curtail-confirm").addEventListener("click", curtail);
+    $("history-region").addEventListener("change", drawHistory);
     setInterval(() => { if (S.token && document.visibilityState === "visible") refresh(); }, 30000);
+    setInterval(() => { if (S.token && document.visibilityState === "visible") { refreshHistory(); refreshInvoices(); } }, 300000);
   });
 })();
