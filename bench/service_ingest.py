@@ -135,7 +135,7 @@ def main() -> None:
              str(args.workers), "--log-level", "warning"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(port)
-        token = issue_token(client_id="op", roles={Role.SITE_OPERATOR}, key=SECRET, ttl_s=7200)
+        token = issue_token(client_id="op", roles={Role.SITE_OPERATOR}, key=SECRET, ttl_s=3600)  # the service caps exp at its TTL (3600 s)
         runs = []
         for k, batch in enumerate(int(b) for b in args.batches.split(",")):
             cfg = {"port": port, "token": token, "sites": args.sites, "batch": batch,

@@ -48,6 +48,7 @@ class PlanOptions:
     # (region, flex) -> (lower_mw, upper_mw) overrides, used by min-site rounding
     capacity_bounds_mw: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     no_flex: bool = False
+    valuation: object | None = None  # offtake.economics.valuation.ValuationAssumptions (None: defaults)
     allow_unserved: bool = False  # False: unserved household demand in the plan is an UnservedError (exit 2)
 
 
@@ -196,6 +197,19 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
     return snaps[rows], np.repeat(w_day, 24), [a[rows] for a in arrays], f"{days} days"
 
 
+def _flex_value_cost(fl: pd.DataFrame, options: PlanOptions) -> tuple[np.ndarray, np.ndarray]:
+    """(value per MWh, yearly cost per MW) of each flexible type [USD]: the lifetime-levelised
+    valuation of :mod:`offtake.economics.valuation` (the investor's own figures), or the row's
+    override figures (owned by DECISION, #12)."""
+    if not len(fl):
+        return np.zeros(0), np.zeros(0)
+    from offtake.economics.valuation import ValuationAssumptions, scenario_economics
+
+    econ = scenario_economics(fl, options.valuation or ValuationAssumptions())
+    return (np.array([e.value_usd_per_mwh for e in econ.values()], float),
+            np.array([e.fixed_cost_usd_per_mw_year for e in econ.values()], float))
+
+
 def prepare(s: Scenario, options: PlanOptions | None = None) -> PlanInputs:
     """Turn a scenario into the arrays of one planning problem (see :class:`PlanInputs`)."""
     options = options or PlanOptions()
@@ -264,8 +278,8 @@ def prepare(s: Scenario, options: PlanOptions | None = None) -> PlanInputs:
         efficiency=1.0 - lines["loss_pu"].to_numpy(float), reserve_margin=reserve, reserve_limit_mw=reserve_limit,
         voll_usd_per_mwh=float(s.config.value_of_lost_load_usd_per_mwh), flex=flex,
         flex_kind=[FlexKind(k) for k in fl["kind"]] if K else [],
-        value_usd_per_mwh=fl["value_usd_per_mwh"].to_numpy(float) if K else np.zeros(0),
-        capex_usd_per_mw_year=fl["capex_usd_per_mw_year"].to_numpy(float) if K else np.zeros(0),
+        value_usd_per_mwh=_flex_value_cost(fl, options)[0],
+        capex_usd_per_mw_year=_flex_value_cost(fl, options)[1],
         backup_usd_per_mwh=fl["backup_cost_usd_per_mwh"].to_numpy(float) if K else np.zeros(0),
         max_off_share=fl["max_off_share"].to_numpy(float) if K else np.zeros(0),
         window_h=window_h, min_site_mw=fl["min_site_mw"].to_numpy(float) if K else np.zeros(0),

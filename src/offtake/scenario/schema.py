@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -82,23 +82,49 @@ class FlexKind(StrEnum):
     FIRM = "firm"  # served every hour, or by backup at a cost (AI inference)
 
 
+class FlexLoadType(StrEnum):
+    """What a flexible load is (declared in flex_loads.csv, never guessed from its name)."""
+
+    BITCOIN_MINING = "bitcoin_mining"
+    AI_TRAINING = "ai_training"
+    AI_INFERENCE = "ai_inference"
+
+
 class FlexLoadRow(_Row):
     """One row of ``flex_loads.csv``: a type of flexible load the planner may site.
 
-    ``value_usd_per_mwh`` is what one MWh consumed earns (gross of electricity);
-    ``capex_usd_per_mw_year`` the annualised capital cost of one MW of this load.
+    ``load_type`` declares what the load is (``bitcoin_mining``, ``ai_training``,
+    ``ai_inference``); its value per MWh and yearly capital cost then come from
+    :mod:`offtake.economics.valuation` over the asset's life (the investor's own figures).
+    ``value_usd_per_mwh`` (what one MWh consumed earns, gross of electricity) and
+    ``capex_usd_per_mw_year`` (equivalent yearly capital cost of one MW), when given,
+    override that valuation (hand-made test scenarios); a row needs ``load_type`` or both.
+    ``btc_price_usd``, ``rental_usd_per_gpu_hour``, ``utilisation`` and ``pue`` are
+    valuation inputs (empty: the economics defaults, docs/economics.md).
     """
 
     name: Name
     kind: FlexKind
-    value_usd_per_mwh: NonNeg
-    capex_usd_per_mw_year: NonNeg
+    load_type: FlexLoadType | None = None
+    value_usd_per_mwh: NonNeg | None = None
+    capex_usd_per_mw_year: NonNeg | None = None
     max_mw_per_region: NonNeg
     min_site_mw: NonNeg = 0.0
     window_h: Annotated[int, Field(ge=1, le=8760)] = 24
     max_off_share: Share = 1.0
     backup_cost_usd_per_mwh: NonNeg = 0.0
     regions: str = ""  # space-separated region names where it may be sited; empty = all
+    btc_price_usd: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    rental_usd_per_gpu_hour: NonNeg | None = None
+    utilisation: Share | None = None
+    pue: Annotated[float, Field(ge=1, le=5, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _valued(self) -> "FlexLoadRow":
+        if self.load_type is None and (self.value_usd_per_mwh is None or self.capex_usd_per_mw_year is None):
+            raise ValueError("give load_type (bitcoin_mining, ai_training or ai_inference) or both "
+                             "value_usd_per_mwh and capex_usd_per_mw_year")
+        return self
 
 
 class Tariffs(_Row):

@@ -96,55 +96,19 @@ LINES = [
     ("PUNJAB_S-BALOCHISTAN", "PUNJAB_S", "BALOCHISTAN", 600, 600, 0.03),
 ]
 
-# Flexible-load types: (name, kind, max_mw_per_region, min_site_mw, window_h, max_off_share,
-# backup_cost_usd_per_mwh, regions); value and capex per type come from offtake.economics
-# (see flex_economics) so the planner and the investor valuation use the same figures.
+# Flexible-load types (owned by DECISION, #12): what each load is and the inputs of its
+# valuation, never a derived value.  The planner's value per MWh and yearly cost per MW come
+# from offtake.economics.valuation over the asset's life, the investor's own figures.
+# BTC price 100,000 USD [assumption, docs/economics.md]; H100 rental 2.00 USD/GPU-h (markets.md
+# range 1.70-2.99), utilisation 0.7 [assumption], PUE 1.56 (markets.md, 2024 industry average).
+FLEX_COLUMNS = ["name", "kind", "load_type", "max_mw_per_region", "min_site_mw", "window_h", "max_off_share",
+                "backup_cost_usd_per_mwh", "regions", "btc_price_usd", "rental_usd_per_gpu_hour", "utilisation", "pue"]
 FLEX_TYPES = [
-    ("bitcoin_mining", "interruptible", 1000, 10, 24, 1.0, 0, ""),
-    ("ai_training", "deferrable", 150, 20, 168, 0.3, 0, "PUNJAB_N PUNJAB_C PUNJAB_S KARACHI SINDH"),
-    ("ai_inference", "firm", 100, 10, 24, 0.0, 250, "PUNJAB_N PUNJAB_C KARACHI"),
+    ("bitcoin_mining", "interruptible", "bitcoin_mining", 1000, 10, 24, 1.0, 0, "", 100000, None, None, None),
+    ("ai_training", "deferrable", "ai_training", 150, 20, 168, 0.3, 0, "PUNJAB_N PUNJAB_C PUNJAB_S KARACHI SINDH",
+     None, 2.0, 0.7, 1.56),
+    ("ai_inference", "firm", "ai_inference", 100, 10, 24, 0.0, 250, "PUNJAB_N PUNJAB_C KARACHI", None, 2.0, 0.7, 1.56),
 ]
-
-
-def flex_economics() -> dict[str, tuple[float, float]]:
-    """(value_usd_per_mwh, capex_usd_per_mw_year) per flexible type, from offtake.economics.
-
-    The plan is a representative-year study, so both figures are year-one figures with
-    the investor valuation's own inputs (one source for planner and investor):
-
-    * ``value`` = first-year revenue per MWh drawn (the planner stops a load when power
-      costs more than it earns).  Mining: Antminer S21 at the default BTC price and
-      difficulty, pool fee included; AI: the default H100 case of offtake.economics.aidc.
-    * ``capex`` = capital recovered per year at the valuation's discount rate (capital
-      recovery factor over each asset's life: miners or GPUs, and for AI the facility over
-      its own life and the backup gensets of a firm load) plus fixed opex.
-
-    The decline of hashprice (network growth, 2028 halving) and of GPU rental prices over
-    the assets' lives is not in these year-one figures; the investor valuation and the risk
-    analysis carry it, and the report shows both.
-    """
-
-    from offtake.economics.aidc import AidcCase, Firmness, value_aidc
-    from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
-    from offtake.economics.finance import annuity_factor
-
-    out = {}
-    mc = MiningCase(mw=100.0, miner=MINERS[REFERENCE_MINER], uptime_share=1.0, electricity_usd_per_mwh=0.0)
-    v = value_mining(mc)
-    crf = float(annuity_factor(mc.discount_rate_per_year, mc.miner.life_years))
-    out["bitcoin_mining"] = (v.revenue_usd_per_mwh, v.capex_usd / v.power_mw * crf)
-    for name, share, firm in (("ai_training", 1.0, Firmness.CURTAIL), ("ai_inference", 0.0, Firmness.BACKUP)):
-        case = AidcCase(mw=100.0, uptime_share=1.0, training_share=share, firmness=firm, electricity_usd_per_mwh=0.0)
-        va = value_aidc(case)
-        r = case.discount_rate_per_year
-        gpus = case.n_gpus * case.gpu.price_usd
-        facility = case.facility_capex_usd_per_mw * case.mw
-        backup = case.capex_usd - gpus - facility
-        annual = (gpus * float(annuity_factor(r, case.gpu.life_years))
-                  + (facility + backup) * float(annuity_factor(r, case.facility_life_years))
-                  + case.fixed_opex_share_per_year * facility)
-        out[name] = (va.revenue_usd_per_mwh, annual / case.mw)
-    return {k: (round(v, 2), round(c, -2)) for k, (v, c) in out.items()}
 
 
 def _index() -> pd.DatetimeIndex:
@@ -244,9 +208,10 @@ def build(dest: Path) -> None:
     pd.DataFrame(GENERATORS, columns=["name", "region", "technology", "capacity_mw", "marginal_cost_usd_per_mwh", "min_output_pu", "forced_outage_rate", "profile", "hydro_budget"]).to_csv(dest / "generators.csv", index=False)
     pd.DataFrame(LINES, columns=["name", "from_region", "to_region", "capacity_forward_mw", "capacity_backward_mw", "loss_pu"]).to_csv(dest / "lines.csv", index=False)
     pd.DataFrame(budgets, columns=["generator", "month", "energy_mwh"]).to_csv(dest / "hydro_budgets.csv", index=False)
-    econ = flex_economics()
-    flex = [(n, k, *econ[n], *rest) for n, k, *rest in FLEX_TYPES]
-    pd.DataFrame(flex, columns=["name", "kind", "value_usd_per_mwh", "capex_usd_per_mw_year", "max_mw_per_region", "min_site_mw", "window_h", "max_off_share", "backup_cost_usd_per_mwh", "regions"]).to_csv(dest / "flex_loads.csv", index=False)
+    flex = pd.DataFrame(FLEX_TYPES, columns=FLEX_COLUMNS)
+    for c in ("btc_price_usd", "rental_usd_per_gpu_hour", "utilisation", "pue"):
+        flex[c] = flex[c].astype("Float64")
+    flex.to_csv(dest / "flex_loads.csv", index=False)
 
 
 if __name__ == "__main__":
