@@ -47,7 +47,7 @@ def _flat_case(**kw: object) -> AidcCase:
     base = AidcCase(mw=1.0, gpu=Gpu("g", 1000.0, 10_000.0, life_years=5.0), pue=1.25,
                     server_overhead=1.6, rental_usd_per_gpu_hour=2.0, rental_growth_per_year=0.0,
                     utilisation=0.5, uptime_share=1.0, training_share=0.5,
-                    electricity_usd_per_mwh=100.0, facility_capex_usd_per_mw=1e6,
+                    electricity_usd_per_mwh=100.0, facility_capex_usd_per_mw_it=1.25e6,  # 1e6 per MW drawn at PUE 1.25
                     fixed_opex_share_per_year=0.12, backup_capex_usd_per_mw=0.0,
                     backup_usd_per_mwh=300.0, discount_rate_per_year=0.0, months=2,
                     facility_life_years=20.0)
@@ -112,3 +112,10 @@ def test_bad_firmness_mode() -> None:
         AidcCase(firmness="maybe")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="firmness must be one of"):
         firmness_cost_usd_per_year(1, 1, 1, 0.5, "maybe")  # type: ignore[arg-type]
+
+
+def test_facility_capex_is_per_mw_of_it_load() -> None:
+    # 10 MW drawn at PUE 1.5 is 6.67 MW of IT load: 11 M USD/MW_IT x 6.67 = 73.3 M USD
+    case = AidcCase(mw=10.0, pue=1.5, facility_capex_usd_per_mw_it=11e6)
+    assert case.it_mw == pytest.approx(10.0 / 1.5)
+    assert case.facility_capex_usd == pytest.approx(11e6 * 10.0 / 1.5)

@@ -24,12 +24,13 @@ MWH_1000_MW = 1000 * 8760 * 0.9  # 1,000 MW at 90 % uptime = 7,884,000 MWh
 
 def test_impact_by_hand_at_proposed_tariff() -> None:
     imp = tariff_impact(22.98, MWH_1000_MW)
-    contrib = (22.98 - 9.67) * 7_884_000 * 1000  # PKR/yr
-    sold_kwh = 1806e9 / 14.3  # FY25 capacity charges / charge per kWh
+    # issue #12: the network charge is not a contribution, and the spread is over units SOLD
+    contrib = (22.98 - 1.0 - 9.67) * 7_884_000 * 1000  # PKR/yr = Rs 97.05 bn
+    sold_kwh = 1806e9 / 14.3 * (1 - 0.16)  # FY25 purchases (126.3 TWh) less DISCO losses [est 16 %] = 106.1 TWh
     assert imp.contribution_pkr_per_year == pytest.approx(contrib)
     assert imp.contribution_usd_per_year == pytest.approx(contrib / 284.36)
     assert imp.other_consumers_change_pkr_per_kwh == pytest.approx(-contrib / sold_kwh)
-    assert imp.other_consumers_change_pkr_per_kwh == pytest.approx(-0.8309, abs=1e-4)
+    assert imp.other_consumers_change_pkr_per_kwh == pytest.approx(-0.9148, abs=1e-4)
     assert imp.industrial_change_share == pytest.approx(-contrib / sold_kwh / 34.0)
     assert imp.full_cost_pkr_per_kwh == pytest.approx(9.67 + 1.0 + 16.67)
     assert not imp.recovers_full_cost and imp.others_tariffs_fall
@@ -42,7 +43,7 @@ def test_full_cost_tariff_passes_imf_test() -> None:
 
 def test_tariff_below_energy_cost_raises_others_tariffs() -> None:
     imp = tariff_impact(8.0, 1000.0)
-    assert imp.contribution_pkr_per_year == pytest.approx((8.0 - 9.67) * 1e6)
+    assert imp.contribution_pkr_per_year == pytest.approx((8.0 - 1.0 - 9.67) * 1e6)
     assert imp.other_consumers_change_pkr_per_kwh > 0 and not imp.others_tariffs_fall
 
 
@@ -102,3 +103,28 @@ def test_breakeven_of_a_mining_case_zeroes_its_npv() -> None:
 def test_bad_input(call: object, message: str) -> None:
     with pytest.raises(InputError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_full_cost_uses_the_same_energy_cost_as_the_contribution() -> None:
+    # plan basis: 100 M USD of extra generation for 7,884 GWh = Rs 3.607/kWh
+    imp = tariff_impact(22.98, MWH_1000_MW, extra_generation_cost_usd_per_year=100e6)
+    ce = 100e6 * 284.36 / 7_884_000_000
+    assert imp.full_cost_pkr_per_kwh == pytest.approx(ce + 1.0 + 16.67)
+    assert imp.contribution_pkr_per_year == pytest.approx((22.98 - 1.0 - ce) * 7_884_000_000)
+    assert imp.recovers_full_cost  # 22.98 >= 3.607 + 1.0 + 16.67 = 21.28
+
+
+def test_pool_impact_by_hand() -> None:
+    from offtake.economics.tariff import ImpactFigures, pool_impact
+
+    f = ImpactFigures(pkr_per_usd=280.0, units_purchased_kwh=1e9, disco_loss_share=0.2, units_sold_kwh=8e8,
+                      ke_regions=("KARACHI",), ke_units_sold_kwh=1e8, ke_loss_share=0.15, network_pkr_per_kwh=1.5,
+                      capacity_share_pkr_per_kwh=16.67, energy_reference_pkr_per_kwh=9.67)
+    # 1 GWh sold for Rs 20 M, energy cost caused Rs 5.6/kWh: (20 - (1.5 + 5.6) x 1) = Rs 12.9 M
+    r = pool_impact(20e6, 1e6, 5.6, f, f.units_sold_kwh)
+    assert r["contribution_pkr"] == pytest.approx(12.9e6)
+    assert r["others_change_pkr_per_kwh"] == pytest.approx(-12.9e6 / 8e8)
+    # the same sale in K-Electric's pool moves its (smaller) base 8x more
+    ke = pool_impact(20e6, 1e6, 5.6, f, f.ke_units_sold_kwh)
+    assert ke["others_change_pkr_per_kwh"] == pytest.approx(8 * r["others_change_pkr_per_kwh"])
+    assert pool_impact(0.0, 0.0, float("nan"), f, 8e8) == {"contribution_pkr": 0.0, "others_change_pkr_per_kwh": 0.0}

@@ -13,7 +13,7 @@ from offtake.economics.value import (
     LoadFigures,
     PlanFigures,
     ValueAssumptions,
-    load_kind_for,
+    load_kind_of,
     value_plan,
 )
 from offtake.errors import InputError
@@ -27,7 +27,11 @@ EXTRA_USD = MWH * 20.0  # the plan's extra generation cost: 20 USD per MWh drawn
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    flex = FLEX_CSV + "ai_training,deferrable,700,5200000,100,0,24,0.3,0,\n"
+    # item 8 of #12: each type declares its load_type (no guessing from the name)
+    flex = ("name,kind,load_type,value_usd_per_mwh,capex_usd_per_mw_year,max_mw_per_region,min_site_mw,window_h,"
+            "max_off_share,backup_cost_usd_per_mwh,regions\n"
+            "mining,interruptible,bitcoin_mining,60,100000,400,0,24,1,0,\n"
+            "ai_training,deferrable,ai_training,700,5200000,100,0,24,0.3,0,\n")
     return load_scenario(write_tiny_scenario(tmp_path_factory.mktemp("tiny"), {"flex_loads.csv": flex}))
 
 
@@ -45,11 +49,12 @@ def test_system_view_by_hand(tiny):
     assert s.tariff_usd_per_mwh == pytest.approx(22.98 * 1000 / FX)
     # energy cost caused = 20 USD/MWh x 280 PKR/USD / 1000 = 5.6 PKR/kWh
     assert s.energy_cost_pkr_per_kwh == pytest.approx(5.6)
-    contrib = (22.98 - 5.6) * MWH * 1000  # PKR/yr = 13.70 bn
+    contrib = (22.98 - 1.5 - 5.6) * MWH * 1000  # PKR/yr = 12.52 bn (network charge Rs 1.5 is not a contribution)
     assert s.contribution_pkr_per_year == pytest.approx(contrib)
     assert s.contribution_usd_per_year == pytest.approx(contrib / FX)
-    assert s.other_consumers_change_pkr_per_kwh == pytest.approx(-contrib / (1806e9 / 14.3))
-    assert s.full_cost_pkr_per_kwh == pytest.approx(9.67 + 1.5 + 16.67)  # tiny: network 1.5 (default)
+    # spread over units sold: 126.3 TWh purchased less 16 % DISCO losses [est] = 106.1 TWh
+    assert s.other_consumers_change_pkr_per_kwh == pytest.approx(-contrib / (1806e9 / 14.3 * 0.84))
+    assert s.full_cost_pkr_per_kwh == pytest.approx(5.6 + 1.5 + 16.67)  # same energy-cost basis as the contribution
     assert not s.recovers_full_cost and s.others_tariffs_fall
     assert s.mw == 100.0 and s.mwh_per_year == pytest.approx(MWH)
     assert s.window_lower_pkr_per_kwh == pytest.approx(5.6)
@@ -59,7 +64,7 @@ def test_reference_energy_charge_without_baseline(tiny):
     s = value_plan(tiny, figures(extra=None)).system
     assert s.energy_cost_pkr_per_kwh == 9.67
     assert math.isnan(s.extra_generation_cost_usd_per_year)
-    assert s.contribution_pkr_per_year == pytest.approx((22.98 - 9.67) * MWH * 1000)
+    assert s.contribution_pkr_per_year == pytest.approx((22.98 - 1.5 - 9.67) * MWH * 1000)
 
 
 def test_investor_view_uses_plan_mw_uptime_and_tariff(tiny):
@@ -105,17 +110,13 @@ def test_frames_and_json(tiny):
     assert row["contribution_usd_per_year"] == pytest.approx(r.system.contribution_usd_per_year)
 
 
-@pytest.mark.parametrize("name, kind, expected", [
-    ("bitcoin_mining", "interruptible", LoadKind.BITCOIN),
-    ("mining", "firm", LoadKind.BITCOIN),
-    ("ai_training", "deferrable", LoadKind.AIDC),
-    ("ai_inference", "firm", LoadKind.AIDC),
-    ("gpu-cluster", "interruptible", LoadKind.AIDC),
-    ("smelter", "interruptible", LoadKind.BITCOIN),
-    ("chain_plant", "interruptible", LoadKind.BITCOIN),  # "ai" inside a word is not the word "ai"
-])
-def test_load_kind_for(name, kind, expected):
-    assert load_kind_for(name, kind) is expected
+def test_load_kind_is_declared_never_guessed():
+    import pandas as pd
+
+    assert load_kind_of(pd.Series({"load_type": "bitcoin_mining"})) is LoadKind.BITCOIN
+    assert load_kind_of(pd.Series({"load_type": "ai_inference"})) is LoadKind.AIDC
+    # a name full of mining words does not make a type Bitcoin: without load_type it has no kind
+    assert load_kind_of(pd.Series({"name": "bitcoin_mining_btc", "load_type": None})) is None
 
 
 def test_bad_inputs(tiny):
@@ -156,7 +157,7 @@ def test_value_of_the_tiny_plan(tiny, tiny_plan):
     # energy cost caused = the plan's extra generation cost per kWh drawn, in PKR
     kwh = s.mwh_per_year * 1000
     assert s.energy_cost_pkr_per_kwh == pytest.approx(figs.extra_generation_cost_usd_per_year * FX / kwh)
-    assert s.contribution_pkr_per_year == pytest.approx((22.98 - s.energy_cost_pkr_per_kwh) * kwh)
+    assert s.contribution_pkr_per_year == pytest.approx((22.98 - 1.5 - s.energy_cost_pkr_per_kwh) * kwh)
     for v in r.loads:
         assert (v.basis == "plan") == (v.mw > 0)
 

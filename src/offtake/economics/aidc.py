@@ -44,8 +44,9 @@ DEFAULT_PUE = 1.56
 DEFAULT_SERVER_OVERHEAD = 14.3e3 / (8 * 1000.0)
 #: H100 rental 1.70-2.99 USD per GPU-hour (2025, markets.md): mid-range.
 DEFAULT_RENTAL_USD_PER_GPU_HOUR = 2.0
-#: Facility capex 10-12 M USD per MW (markets.md), excluding GPUs.
-DEFAULT_FACILITY_CAPEX_USD_PER_MW = 11e6
+#: Facility capex 10-12 M USD per MW of IT load (markets.md; industry quotes it per MW of IT
+#: load, not of grid draw), excluding GPUs.  Per MW drawn from the grid it is this / PUE.
+DEFAULT_FACILITY_CAPEX_USD_PER_MW_IT = 11e6
 
 
 class Firmness(StrEnum):
@@ -160,7 +161,7 @@ class AidcCase:
     backup_usd_per_mwh: float = 250.0  # [assumption] diesel/gas genset fuel + O&M
     backup_capex_usd_per_mw: float = 600_000.0  # [assumption] gensets for the inference share
     electricity_usd_per_mwh: float = 22.98 * 1000.0 / PKR_PER_USD
-    facility_capex_usd_per_mw: float = DEFAULT_FACILITY_CAPEX_USD_PER_MW
+    facility_capex_usd_per_mw_it: float = DEFAULT_FACILITY_CAPEX_USD_PER_MW_IT
     fixed_opex_share_per_year: float = 0.03  # [assumption] of facility capex
     facility_life_years: float = 20.0  # [assumption] straight-line residual at horizon end
     discount_rate_per_year: float = 0.12  # [assumption]
@@ -190,10 +191,20 @@ class AidcCase:
                                                          self.server_overhead)) + 1e-9))
 
     @property
+    def it_mw(self) -> float:
+        """IT load [MW] = grid draw / PUE (GPUs and the rest of their servers)."""
+        return self.mw / self.pue
+
+    @property
+    def facility_capex_usd(self) -> float:
+        """Facility capex [USD] = capex per MW of IT load x IT MW."""
+        return self.facility_capex_usd_per_mw_it * self.it_mw
+
+    @property
     def capex_usd(self) -> float:
         backup = (self.backup_capex_usd_per_mw * self.mw * (1.0 - self.training_share)
                   if self.firmness is Firmness.BACKUP else 0.0)
-        return self.facility_capex_usd_per_mw * self.mw + self.n_gpus * self.gpu.price_usd + backup
+        return self.facility_capex_usd + self.n_gpus * self.gpu.price_usd + backup
 
 
 def aidc_cashflows_usd(case: AidcCase, *, rental_usd_per_gpu_hour: ArrayLike,
@@ -218,14 +229,14 @@ def aidc_cashflows_usd(case: AidcCase, *, rental_usd_per_gpu_hour: ArrayLike,
     monthly = rev_full * up - case.electricity_usd_per_mwh * case.mw * grid_h
     if case.firmness is Firmness.BACKUP:
         monthly = monthly + rev_full * (1.0 - up) * inf - case.backup_usd_per_mwh * case.mw * cut_h * inf
-    monthly = monthly - case.fixed_opex_share_per_year * case.facility_capex_usd_per_mw * case.mw / 12
+    monthly = monthly - case.fixed_opex_share_per_year * case.facility_capex_usd / 12
     n_months = monthly.shape[-1]
     life_m = max(1, round(case.gpu.life_years * 12))
     monthly = with_replacements(monthly, case.n_gpus * case.gpu.price_usd, life_m)
     cf = np.zeros(monthly.shape[:-1] + (n_months + 1,))
     cf[..., 1:] = monthly
     cf[..., 0] -= case.capex_usd
-    facility = case.facility_capex_usd_per_mw * case.mw
+    facility = case.facility_capex_usd
     cf[..., -1] += facility * max(0.0, 1.0 - n_months / (12.0 * case.facility_life_years))
     return cf
 
@@ -268,7 +279,7 @@ def value_aidc(case: AidcCase, pkr_per_usd: float = PKR_PER_USD) -> AidcValuatio
     rev = float(revenue_usd_per_mwh(rent[0], case.utilisation, case.gpu.power_w, case.pue,
                                     case.server_overhead))
     mwh_year = case.mw * HOURS_PER_YEAR * case.uptime_share
-    opex_year = case.fixed_opex_share_per_year * case.facility_capex_usd_per_mw * case.mw
+    opex_year = case.fixed_opex_share_per_year * case.facility_capex_usd
     be = rev - (opex_year / mwh_year if mwh_year > 0 else 0.0)
     r = case.discount_rate_per_year
     gpu_capex = case.n_gpus * case.gpu.price_usd

@@ -4,9 +4,13 @@ Capacity charges are fixed: they are paid whether or not a plant runs.  A new kW
 sold at tariff ``T`` pays the energy cost it causes ``c_e`` and contributes the rest
 to the fixed costs:
 
-    contribution [PKR/yr]          = (T - c_e) x kWh_new
-    other consumers' change [Rs/kWh] = - contribution / kWh_sold_to_others
-    full cost (the IMF test)       = energy + network + capacity share per kWh
+    contribution [PKR/yr]          = (T - network - c_e) x kWh_new
+    other consumers' change [Rs/kWh] = - contribution / kWh_sold
+    full cost (the IMF test)       = c_e + network + capacity share per kWh
+
+``kWh_sold`` is units sold to consumers: units purchased from generators (FY25 capacity
+charges / FY25 charge per kWh = 126.3 TWh) less DISCO losses (16 % [est], see
+:class:`TariffFigures`).  The contribution and the full-cost test use the same ``c_e``.
 
 ``c_e`` is the reference energy charge, or, when the plan gives it, the system's
 extra generation cost divided by the new load's energy.  Capacity charges are taken
@@ -51,15 +55,25 @@ class TariffFigures:
     proposed_pkr_per_kwh: float = 22.98  # "Roshan Maeeshat" incremental package
     network_pkr_per_kwh: float = 1.0  # [assumption]
     pkr_per_usd: float = PKR_PER_USD
+    #: [est] aggregate DISCO losses FY25: the nine DISCOs' losses (pakistan.md: 5.2-35.1 %)
+    #: weighted by rough shares of units purchased (LESCO, MEPCO, FESCO, IESCO, GEPCO ~65 %
+    #: at 5-12 %, mean ~8 %; PESCO, HESCO, SEPCO, QESCO ~35 % at 24-35 %, mean ~30 %):
+    #: 0.65 x 8 + 0.35 x 30 = 15.7 %, taken as 16 %.
+    disco_loss_share: float = 0.16
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             as_array(name, value, min_value=0.0, strict=name != "network_pkr_per_kwh")
 
     @property
-    def units_sold_kwh_per_year(self) -> float:
-        """kWh over which capacity charges are spread = charges / charge per kWh."""
+    def units_purchased_kwh_per_year(self) -> float:
+        """kWh bought from generators = FY25 capacity charges / FY25 charge per kWh (126.3 TWh)."""
         return self.capacity_charges_pkr_per_year / self.capacity_charge_fy25_pkr_per_kwh
+
+    @property
+    def units_sold_kwh_per_year(self) -> float:
+        """kWh sold to consumers, over which capacity charges are spread: purchased less DISCO losses."""
+        return self.units_purchased_kwh_per_year * (1.0 - self.disco_loss_share)
 
     @property
     def full_cost_pkr_per_kwh(self) -> float:
@@ -81,23 +95,24 @@ def energy_cost_pkr_per_kwh(mwh_per_year: float, figures: TariffFigures,
 
 
 def contribution_pkr_per_year(tariff_pkr_per_kwh: ArrayLike, mwh_per_year: ArrayLike,
-                              energy_cost_pkr_per_kwh: ArrayLike) -> Any:
-    """Contribution to fixed (capacity) costs [PKR/yr] = ``(T - c_e) x MWh x 1000``.
+                              energy_cost_pkr_per_kwh: ArrayLike, network_pkr_per_kwh: ArrayLike = 0.0) -> Any:
+    """Contribution to fixed (capacity) costs [PKR/yr] = ``(T - network - c_e) x MWh x 1000``.
 
-    >>> contribution_pkr_per_year(22.98, 1000.0, 9.67)
-    13310000.0
+    >>> round(contribution_pkr_per_year(22.98, 1000.0, 9.67, 1.5))
+    11810000
     """
     t = as_array("tariff_pkr_per_kwh", tariff_pkr_per_kwh, min_value=0.0)
     mwh = as_array("mwh_per_year", mwh_per_year, min_value=0.0)
     ce = as_array("energy_cost_pkr_per_kwh", energy_cost_pkr_per_kwh, min_value=0.0)
-    return out((t - ce) * mwh * 1000.0)
+    net = as_array("network_pkr_per_kwh", network_pkr_per_kwh, min_value=0.0)
+    return out((t - net - ce) * mwh * 1000.0)
 
 
 def other_consumers_change_pkr_per_kwh(contribution_pkr: ArrayLike,
                                        figures: TariffFigures = TariffFigures()) -> Any:
     """Change in every other consumer's average tariff [Rs/kWh] (negative = falls).
 
-    >>> round(other_consumers_change_pkr_per_kwh(126.29e9), 4)
+    >>> round(other_consumers_change_pkr_per_kwh(106.09e9), 3)
     -1.0
     """
     c = as_array("contribution_pkr", contribution_pkr)
@@ -137,7 +152,7 @@ def tariff_impact(tariff_pkr_per_kwh: float, mwh_per_year: float,
     t = float(as_array("tariff_pkr_per_kwh", tariff_pkr_per_kwh, min_value=0.0))
     mwh = float(as_array("mwh_per_year", mwh_per_year, min_value=0.0))
     ce = energy_cost_pkr_per_kwh(mwh, figures, extra_generation_cost_usd_per_year)
-    contrib = float(contribution_pkr_per_year(t, mwh, ce))
+    contrib = float(contribution_pkr_per_year(t, mwh, ce, figures.network_pkr_per_kwh))
     change = float(other_consumers_change_pkr_per_kwh(contrib, figures))
     return TariffImpact(
         tariff_pkr_per_kwh=t, mwh_per_year=mwh, energy_cost_pkr_per_kwh=ce,
@@ -145,8 +160,8 @@ def tariff_impact(tariff_pkr_per_kwh: float, mwh_per_year: float,
         other_consumers_change_pkr_per_kwh=change,
         industrial_change_share=change / figures.industrial_pkr_per_kwh,
         average_ppp_change_share=change / figures.average_ppp_pkr_per_kwh,
-        full_cost_pkr_per_kwh=figures.full_cost_pkr_per_kwh,
-        recovers_full_cost=t >= figures.full_cost_pkr_per_kwh - 1e-12,
+        full_cost_pkr_per_kwh=ce + figures.network_pkr_per_kwh + figures.capacity_pkr_per_kwh,
+        recovers_full_cost=t >= ce + figures.network_pkr_per_kwh + figures.capacity_pkr_per_kwh - 1e-12,
         others_tariffs_fall=contrib > 0.0)
 
 
@@ -221,3 +236,74 @@ def investor_npv_at_tariff(case: Any, pkr_per_usd: float = PKR_PER_USD) -> Calla
     if isinstance(case, AidcCase):
         return lambda t: value_aidc(replace(case, electricity_usd_per_mwh=t * 1000.0 / pkr_per_usd)).npv_usd
     raise InputError(f"expected a MiningCase or AidcCase (got {type(case).__name__})")
+
+
+@dataclass(frozen=True)
+class ImpactFigures:
+    """The tariff arithmetic of the deal space (docs/economics.md, "Tariff impact").
+
+    National pool: ``units_sold_kwh`` = units purchased (126.3 TWh FY25) less DISCO losses
+    (:class:`TariffFigures`).  K-Electric's area (``ke_regions``) is its own pool:
+    ``ke_units_sold_kwh`` = the scenario's demand in those regions less K-Electric's losses
+    (15 % [est]: its reported transmission and distribution losses are in the mid teens;
+    not in the facts file).
+    """
+
+    pkr_per_usd: float
+    units_purchased_kwh: float
+    disco_loss_share: float
+    units_sold_kwh: float
+    ke_regions: tuple[str, ...]
+    ke_units_sold_kwh: float
+    ke_loss_share: float
+    network_pkr_per_kwh: float
+    capacity_share_pkr_per_kwh: float
+    energy_reference_pkr_per_kwh: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ke_regions"] = list(self.ke_regions)
+        return d
+
+
+KE_LOSS_SHARE = 0.15  # [est], see ImpactFigures
+
+
+def impact_figures(scenario: Any, ke_regions: tuple[str, ...] = ("KARACHI",),
+                   figures: TariffFigures | None = None) -> ImpactFigures:
+    """:class:`ImpactFigures` of a scenario (its tariffs block and demand)."""
+    t = scenario.config.tariffs
+    fx = float(scenario.config.usd_exchange_rate) if scenario.config.currency == "PKR" else PKR_PER_USD
+    base = figures or TariffFigures(capacity_charges_pkr_per_year=t.capacity_charges_pkr_bn * 1e9)
+    ke = tuple(r for r in ke_regions if r in scenario.demand_mw.columns)
+    w = scenario.snapshot_weight_h() if hasattr(scenario, "snapshot_weight_h") else None
+    d = scenario.demand_mw[list(ke)] if ke else None
+    if d is not None and len(d):
+        weights = np.asarray(w, dtype=float) if w is not None else np.ones(len(d))
+        years = float(weights.sum()) / 8760.0
+        ke_mwh = float((d.to_numpy() * weights[:, None]).sum()) / years
+    else:
+        ke_mwh = 0.0
+    return ImpactFigures(
+        pkr_per_usd=fx, units_purchased_kwh=base.units_purchased_kwh_per_year, disco_loss_share=base.disco_loss_share,
+        units_sold_kwh=base.units_sold_kwh_per_year, ke_regions=ke,
+        ke_units_sold_kwh=ke_mwh * 1000.0 * (1.0 - KE_LOSS_SHARE), ke_loss_share=KE_LOSS_SHARE,
+        network_pkr_per_kwh=float(t.network_charge_pkr_per_kwh), capacity_share_pkr_per_kwh=float(t.capacity_charge_pkr_per_kwh),
+        energy_reference_pkr_per_kwh=float(t.energy_charge_pkr_per_kwh))
+
+
+def pool_impact(sales_pkr_per_year: float, energy_kwh_per_year: float, energy_cost_pkr_per_kwh: float,
+                figures: ImpactFigures, units_sold_kwh: float) -> dict[str, float]:
+    """One pool's contribution ``sales - (network + c_e) x kWh`` [PKR/yr] and the change of its
+    other consumers' average tariff ``-contribution / units sold`` [Rs/kWh].
+
+    >>> f = ImpactFigures(280.0, 1e9, 0.2, 8e8, (), 0.0, 0.15, 1.5, 16.67, 9.67)
+    >>> r = pool_impact(20e6, 1e6, 5.6, f, 8e8)
+    >>> round(r["contribution_pkr"]), round(r["others_change_pkr_per_kwh"], 6)
+    (12900000, -0.016125)
+    """
+    e = float(energy_kwh_per_year)
+    if e <= 0.0:
+        return {"contribution_pkr": 0.0, "others_change_pkr_per_kwh": 0.0}
+    c = float(sales_pkr_per_year) - (figures.network_pkr_per_kwh + float(energy_cost_pkr_per_kwh)) * e
+    return {"contribution_pkr": c, "others_change_pkr_per_kwh": -c / units_sold_kwh if units_sold_kwh > 0 else float("nan")}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,28 +45,19 @@ from offtake.economics.tariff import (
     tariff_impact,
 )
 from offtake.errors import InputError
-from offtake.scenario.schema import FlexKind, Scenario
+from offtake.economics.valuation import KIND_OF, ValuationAssumptions, type_economics
+from offtake.scenario.schema import FlexKind, FlexLoadType, Scenario
 
-_BITCOIN_WORDS = frozenset({"bitcoin", "btc", "mining", "miner", "miners"})
-_AI_WORDS = frozenset({"ai", "aidc", "gpu", "gpus", "training", "inference", "datacentre", "datacenter", "dc"})
-
-
-def load_kind_for(name: str, flex_kind: FlexKind | str) -> LoadKind:
-    """Which economics value a flexible-load type.
-
-    Bitcoin when a word of its name is bitcoin/btc/mining/miner; AI when one is
-    ai/aidc/gpu/training/inference/datacentre; otherwise by how it operates
-    (interruptible -> Bitcoin, deferrable or firm -> AI).
-
-    >>> load_kind_for("ai_training", "deferrable").value, load_kind_for("mining", "firm").value
-    ('aidc', 'bitcoin')
-    """
-    words = set(re.split(r"[^a-z0-9]+", name.lower()))
-    if words & _BITCOIN_WORDS:
-        return LoadKind.BITCOIN
-    if words & _AI_WORDS:
-        return LoadKind.AIDC
-    return LoadKind.BITCOIN if FlexKind(flex_kind) is FlexKind.INTERRUPTIBLE else LoadKind.AIDC
+def load_kind_of(flex_row: pd.Series | None) -> LoadKind | None:
+    """Which economics value a flexible-load type: its declared ``load_type`` (flex_loads.csv),
+    never a guess from its name; None when the row declares none (it is then valued with its
+    own override figures only)."""
+    if flex_row is None:
+        return None
+    lt = flex_row.get("load_type")
+    if lt is None or (isinstance(lt, float) and math.isnan(lt)) or str(lt) == "":
+        return None
+    return KIND_OF[FlexLoadType(str(lt))]
 
 
 @dataclass(frozen=True)
@@ -296,8 +286,28 @@ class ValueResult:
 
 def _value_one(lf: LoadFigures, flex_row: pd.Series | None, tariff_usd: float, pkr_per_usd: float,
                a: ValueAssumptions) -> tuple[LoadValue, Any]:
-    kind = load_kind_for(lf.name, lf.flex_kind)
+    kind = load_kind_of(flex_row)
     sited = lf.mw > 0.0
+    nan = float("nan")
+    if kind is None:
+        # no declared load type: the row's own figures, valued linearly (offtake.economics.valuation)
+        if flex_row is None:
+            raise InputError(f"flexible-load type {lf.name!r} is not in the scenario")
+        e = type_economics(lf.name, flex_row)
+        up = lf.mwh_per_year / (lf.mw * HOURS_PER_YEAR) if sited else 1.0
+        margin = (e.value_usd_per_mwh - tariff_usd) * HOURS_PER_YEAR * up
+        npv = e.npv_usd_per_mw(margin) * lf.mw if sited else nan
+        be_usd = e.value_usd_per_mwh - e.fixed_cost_usd_per_mw_year / (HOURS_PER_YEAR * max(up, 1e-9))
+        be_pkr = be_usd * pkr_per_usd / 1000.0 if be_usd >= 0 else nan
+        return LoadValue(
+            name=lf.name, load_kind="", flex_kind=lf.flex_kind.value,
+            basis="plan (scenario figures)" if sited else "not sited (scenario figures)", mw=lf.mw,
+            mwh_per_year=lf.mwh_per_year, curtailment_hours_per_year=lf.curtailment_hours_per_year,
+            uptime_share=up, capex_usd=nan, revenue_usd_per_mwh=e.value_usd_per_mwh,
+            operating_breakeven_pkr_per_kwh=e.value_usd_per_mwh * pkr_per_usd / 1000.0, npv_usd=npv,
+            irr_per_year=nan, payback_years=nan, breakeven_tariff_pkr_per_kwh=be_pkr,
+            breakeven_tariff_usd_per_mwh=be_usd if be_usd >= 0 else nan,
+            pays_at_tariff=bool(sited and npv >= 0.0)), None
     if sited:
         li = LoadInputs.from_plan(kind, lf.mw, mwh_per_year=lf.mwh_per_year,
                                   curtailment_hours_per_year=lf.curtailment_hours_per_year)
@@ -308,21 +318,20 @@ def _value_one(lf: LoadFigures, flex_row: pd.Series | None, tariff_usd: float, p
                         curtailment_hours_per_year=HOURS_PER_YEAR * (1.0 - up))
         basis = f"not sited: reference {a.reference_mw:g} MW at uptime {up:g}"
     case: MiningCase | AidcCase
+    lt = FlexLoadType(str(flex_row["load_type"])) if flex_row is not None else None
+    val = ValuationAssumptions(mining=a.mining, aidc=a.aidc)
     if kind is LoadKind.BITCOIN:
-        case = replace(a.mining, mw=li.mw, uptime_share=li.uptime_share, electricity_usd_per_mwh=tariff_usd)
+        case = replace(val.mining_case(flex_row), mw=li.mw, uptime_share=li.uptime_share,
+                       electricity_usd_per_mwh=tariff_usd)
         if a.btc_price_usd is not None:
             case = replace(case, btc_price_usd=a.btc_price_usd)
         v: Any = value_mining(case, pkr_per_usd)
     else:
-        firm = lf.flex_kind is FlexKind.FIRM
-        backup = float(flex_row["backup_cost_usd_per_mwh"]) if flex_row is not None else 0.0
-        case = replace(a.aidc, mw=li.mw, uptime_share=li.uptime_share, electricity_usd_per_mwh=tariff_usd,
-                       training_share=0.0 if firm else 1.0,
-                       firmness=Firmness.BACKUP if firm else Firmness.CURTAIL,
-                       backup_usd_per_mwh=backup if firm and backup > 0 else a.aidc.backup_usd_per_mwh)
+        assert lt is not None
+        case = replace(val.aidc_case(lt, flex_row), mw=li.mw, uptime_share=li.uptime_share,
+                       electricity_usd_per_mwh=tariff_usd)
         v = value_aidc(case, pkr_per_usd)
     be_pkr = breakeven_tariff_pkr_per_kwh(investor_npv_at_tariff(case, pkr_per_usd))
-    nan = float("nan")
     return LoadValue(
         name=lf.name, load_kind=kind.value, flex_kind=lf.flex_kind.value, basis=basis, mw=lf.mw,
         mwh_per_year=lf.mwh_per_year, curtailment_hours_per_year=li.curtailment_hours_per_year,
@@ -376,4 +385,4 @@ def value_plan(scenario: Scenario, plan: PlanFigures | Any, *, tariff_pkr_per_kw
 
 
 __all__ = ["LoadFigures", "LoadValue", "PlanFigures", "SystemValue", "ValueAssumptions", "ValueResult",
-           "figures_from_plan_dir", "load_kind_for", "pkr_per_usd_of", "plan_figures", "tariff_figures", "value_plan"]
+           "figures_from_plan_dir", "load_kind_of", "pkr_per_usd_of", "plan_figures", "tariff_figures", "value_plan"]
