@@ -72,10 +72,15 @@ def region_diagram(scenario: Scenario, value_mw: pd.Series, title: str, label: s
     fig.add_trace(go.Scatter(x=lon + 0.25 + size / 110.0, y=lat, mode="text", text=text, textposition="middle right",
                              textfont=dict(size=11, color="#1d2730"), hoverinfo="skip", showlegend=False))
     pad = 1.5
-    fig.update_layout(**{**LAYOUT, "height": 620}, title=title, xaxis_title="longitude [°E]", yaxis_title="latitude [°N]",
+    fig.update_layout(**{**LAYOUT, "height": 660}, title=title, xaxis_title="longitude [°E]", yaxis_title="latitude [°N]",
                       legend=dict(orientation="h", y=-0.12))
-    fig.update_xaxes(range=[float(lon.min()) - pad, float(lon.max()) + pad + 3.0], showgrid=False)
-    fig.update_yaxes(range=[float(lat.min()) - pad, float(lat.max()) + pad], scaleanchor="x", scaleratio=1, showgrid=False)
+    if covers(lon.to_numpy(), lat.to_numpy()):  # the whole country, whatever the regions
+        xr, yr = [60.5, 79.5], [23.3, 37.5]
+    else:
+        xr = [float(lon.min()) - pad, float(lon.max()) + pad + 3.0]
+        yr = [float(lat.min()) - pad, float(lat.max()) + pad]
+    fig.update_xaxes(range=xr, showgrid=False)
+    fig.update_yaxes(range=yr, scaleanchor="x", scaleratio=1, showgrid=False)
     return fig
 
 
@@ -170,6 +175,9 @@ def tornado(frame: pd.DataFrame) -> go.Figure:
                              text=[f"{end} {_value_text(str(p), float(v))}" for p, v in zip(frame["parameter"], frame[value_col])],
                              textposition="outside", cliponaxis=False,
                              hovertemplate="%{y}: " + end + " %{text}: %{x:,.1f} M USD<extra></extra>"))
+    span = float(np.nanmax(np.abs(np.r_[frame["npv_low_usd"] - frame["base_npv_usd"],
+                                        frame["npv_high_usd"] - frame["base_npv_usd"]]))) / 1e6 if len(frame) else 1.0
+    fig.update_xaxes(range=[-1.6 * span, 1.6 * span])  # room for the value labels outside the bars
     for name, color in (("raises mean NPV", GOOD), ("lowers mean NPV", BAD)):
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=color, name=name, orientation="h"))
     fig.update_layout(**{**LAYOUT, "height": max(380, 28 * len(frame) + 140), "margin": dict(l=230, r=80, t=50, b=50)},

@@ -93,7 +93,7 @@ def table_html(df: pd.DataFrame, floatfmt: str = "{:,.1f}", index: bool = True) 
             return "yes" if v else "no"
         if isinstance(v, (int, float, np.number)):
             return "-" if not np.isfinite(float(v)) else f.format(v)
-        return esc(v)
+        return str(v)  # to_html(escape=True) escapes it (once)
 
     fmt = {c: one for c in df.columns}
     return df.to_html(classes="data", formatters=fmt, index=index, border=0, escape=True, na_rep="-")

@@ -34,6 +34,8 @@ PARAMETER_LABELS = {
     "btc_vol_per_year": "BTC volatility", "hashrate_growth_per_year": "hashrate growth",
     "rental_usd_per_gpu_hour": "GPU rental price", "discount_rate_per_year": "discount rate",
     "capex_usd_per_mw": "capex", "pkr_per_usd": "exchange rate", "uptime_share": "uptime",
+    "demand_growth_per_year": "demand growth", "rental_drift_per_year": "GPU rental trend", "rental_vol_per_year": "GPU rental volatility",
+    "wet_uptime_factor": "uptime in a wet year", "hashrate_price_elasticity": "hashrate response to price",
 }
 
 _UNITS = (("_usd_per_mwh", " [USD/MWh]"), ("_pkr_per_kwh", " [Rs/kWh]"), ("_usd_per_gpu_hour", " [USD/GPU-h]"),

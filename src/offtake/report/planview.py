@@ -106,7 +106,8 @@ def siting_map_png(run: Any, path: Path) -> Path:
         cap = max(float(ln["capacity_forward_mw"]), float(ln["capacity_backward_mw"]))
         ax.plot([lon[a], lon[b]], [lat[a], lat[b]], color="#7d8fa3", lw=0.6 + cap / 1500, alpha=0.8, zorder=2)
     big = max(float(hostable.max()), 1.0)
-    ax.scatter(lon, lat, s=60 + 1400 * hostable / big, color="#2a78b5", alpha=0.35, edgecolor="#12395b", zorder=3,
+    area = 60 + 1400 * hostable / big
+    ax.scatter(lon, lat, s=area, color="#2a78b5", alpha=0.35, edgecolor="#12395b", zorder=3,
                label="mean surplus a region could host")
     on = sited > 0.5
     if on.any():
@@ -114,16 +115,19 @@ def siting_map_png(run: Any, path: Path) -> Path:
                    zorder=4, label="flexible load sited")
     for r in reg.index:
         txt = f"{r}\nsurplus {hostable[r]:,.0f} MW" + (f"\nsited {sited[r]:,.0f} MW" if on[r] else "\nnothing sited")
-        ax.annotate(txt, (lon[r], lat[r]), xytext=(14, 0), textcoords="offset points", fontsize=9, va="center", zorder=5)
+        ax.annotate(txt, (lon[r], lat[r]), xytext=(float(np.sqrt(area[r])) / 2 + 4, 0), textcoords="offset points",
+                    fontsize=9, va="center", zorder=5)
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
     for cap in (1000, 3000, 6000):
         handles.append(Line2D([0], [0], color="#7d8fa3", lw=0.6 + cap / 1500))
         labels.append(f"corridor {cap:,} MW")
-    ax.legend(handles, labels, loc="lower right", fontsize=8, frameon=True)
-    ax.set(xlabel="longitude [°E]", ylabel="latitude [°N]", xlim=(lon.min() - 1.5, lon.max() + 4.0),
-           ylim=(lat.min() - 1.5, lat.max() + 1.5), aspect="equal")
+    ax.legend(handles, labels, loc="lower right", fontsize=8, frameon=True, markerscale=0.35)
+    whole = covers(lon.to_numpy(), lat.to_numpy())
+    ax.set(xlabel="longitude [°E]", ylabel="latitude [°N]", aspect="equal",
+           xlim=(60.5, 79.5) if whole else (lon.min() - 1.5, lon.max() + 4.0),
+           ylim=(23.3, 37.5) if whole else (lat.min() - 1.5, lat.max() + 1.5))
     ax.grid(False)
     ax.set_title("Where the plan sites flexible load, and the surplus each region could host", loc="left")
     return save(fig, path)
