@@ -70,8 +70,9 @@ _hasher = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory pr
 
 def set_hash_cost(*, time_cost: int, memory_cost_kib: int) -> None:
     """Change argon2 cost for new hashes (tests lower it; never lower it in production)."""
-    global _hasher
+    global _hasher, _DUMMY_HASH
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-secret")  # same cost as real ones (timing)
 
 
 def new_secret() -> str:
