@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from offtake.network import max_hostable_mw
 from offtake.scenario import load_scenario
-from offtake.scenario.tiny import LINES_CSV, write_tiny_scenario
-from offtake.surplus import _national_lp, assess
+from offtake.scenario.tiny import GENERATORS_CSV, LINES_CSV, write_tiny_scenario
+from offtake.surplus import assess
+from offtake.surplus_cost import cost_bands, dispatch_units, normalise_bands
 
 
 @pytest.fixture
@@ -94,3 +97,191 @@ def test_pakistan_summary_is_sane():
     assert (r.hostable_mw.max(axis=1) <= r.national_mw + 1e-6).all()
     assert r.household_shortfall_mw.sum() == pytest.approx(0.0, abs=1e-6)
     assert set(r.headroom) == {*r.hostable_mw.columns, "NATIONAL"}
+
+
+# ---------------------------------------------------------------------------------------------
+# surplus by cost (offtake.surplus_cost), hand-solved on the tiny scenario (docs/surplus.md)
+
+BUDGET_HEADER = "budget,month,max_mwh,min_mwh,take_or_pay_mwh,take_or_pay_usd_per_mwh\n"
+BIG_SOLAR = GENERATORS_CSV.replace("south_solar,south,solar,solar,200,", "south_solar,south,solar,solar,1000,")
+
+
+def test_cost_bands_hand_solved(tiny):
+    cb = cost_bands(tiny)
+    assert cb.bands_usd_per_mwh == (0.0, 40.0, 60.0, 80.0, 120.0)
+    # hour 0: the least-cost baseline sends 300 MW of hydro south (corridor full): hydro 410 of its
+    # 500 MW (budget 372,000 MWh / 744 h), gas 250 of 540.  Free: nothing (no sun, hydro budget binds).
+    # <= 40 USD/MWh: hydro's 90 spare MW, usable only in the north; <= 80: gas too = the capacity figures.
+    np.testing.assert_allclose(cb.hostable_mw[:, 0, :], [[0, 0], [90, 0], [90, 0], [380, 290], [380, 290]], atol=1e-6)
+    assert cb.national_mw[:, 0].tolist() == pytest.approx([0, 90, 90, 380, 380])
+    # hour 19 (evening peak): hydro 465 (165 north + 300 south), 35 MW spare
+    np.testing.assert_allclose(cb.hostable_mw[:, 19, :], [[0, 0], [35, 0], [35, 0], [105, 70], [105, 70]], atol=1e-6)
+    # the top band holds every plant: equals the capacity (any cost) figures
+    r = assess(tiny)
+    np.testing.assert_allclose(cb.hostable_mw[-1], r.hostable_mw.to_numpy(), atol=1e-6)
+
+
+def test_curtailed_solar_is_free_and_deliverable(tmp_path):
+    s = load_scenario(write_tiny_scenario(tmp_path / "sun", {"generators.csv": BIG_SOLAR}))
+    cb = cost_bands(s)
+    # hour 12: solar 800 MW (1000 x 0.8) covers all 660 MW of need; 140 MW curtailed.  South exports
+    # 110 MW north, leaving 190 MW of corridor, so all 140 free MW reach either region.
+    assert cb.hostable_mw[0, 12].tolist() == pytest.approx([140, 140])
+    assert cb.national_mw[0, 12] == pytest.approx(140)
+    # <= 40: hydro's 500 MW joins: north 390 + 250 south via 300 MW of corridor -> 640; south 250 + 300 = 550
+    assert cb.hostable_mw[1, 12].tolist() == pytest.approx([640, 550])
+    t = cb.table()
+    free = t[t.band_max_usd_per_mwh == 0].set_index("region")
+    # 11 sunny hours a day (07-17 h) with 140 MW curtailed in each, over 2 days, scaled to a year
+    assert free.loc["NATIONAL", "mwh_per_year"] == pytest.approx(140 * 11 * 2 * 8760 / 48)
+    assert free.loc["NATIONAL", "hours_per_year"] == pytest.approx(11 * 2 * 8760 / 48)
+
+
+def test_take_or_pay_volume_is_free(tmp_path):
+    gens = GENERATORS_CSV.replace("south_gas,south,gas,gas,600,80,0,0.1,,", "south_gas,south,gas,rlng,600,80,0,0.1,,lng")
+    hydro = "".join(f"north_hydro,{m},372000,0,0,0\n" for m in range(1, 13))
+    budgets = BUDGET_HEADER + hydro + "".join(f"lng,{m},,0,{400 * 744},70\n" for m in range(1, 13))
+    s = load_scenario(write_tiny_scenario(tmp_path / "top", {"generators.csv": gens, "energy_budgets.csv": budgets}))
+    u = dispatch_units(s)
+    part = u.names.index("south_gas:take_or_pay")
+    assert u.avail_mw[0, part] == pytest.approx(400) and u.cost_usd_per_mwh[part] == pytest.approx(10)
+    cb = cost_bands(s)
+    # hour 0: south needs 550 = 300 hydro over the corridor + 250 of the 400 MW contracted; 150 MW of
+    # paid-for gas is left: free, in the south, and in the north through the corridor's backward 300 MW
+    assert cb.hostable_mw[0, 0].tolist() == pytest.approx([150, 150])
+    assert cb.national_mw[0, 0] == pytest.approx(150)
+
+
+def _three_region_scenario(tmp_path, hours=36):
+    rng = np.random.default_rng(11)
+    idx = pd.date_range("2025-01-01", periods=hours, freq="h", tz="Asia/Karachi")
+    stamp = idx.strftime("%Y-%m-%dT%H:%M:%S+05:00")
+    demand = pd.DataFrame({"timestamp": stamp, "a": rng.uniform(200, 900, hours), "b": rng.uniform(300, 1200, hours),
+                           "c": rng.uniform(100, 700, hours)})
+    prof = pd.DataFrame({"timestamp": stamp, "solar": np.clip(np.sin((idx.hour - 6) / 12 * np.pi), 0, 1),
+                         "wind": rng.uniform(0, 1, hours)})
+    gens = """\
+name,region,technology,fuel,capacity_mw,marginal_cost_usd_per_mwh,min_output_pu,forced_outage_rate,profile,budget
+a_hydro,a,hydro,hydro,400,3,0,0,,a_hydro
+a_coal,a,coal,coal_local,500,35,0.3,0.1,,
+b_nuclear,b,nuclear,nuclear,600,6,0.6,0.1,,
+b_gas,b,gas,gas,900,65,0,0.1,,
+b_oil,b,oil,oil,500,110,0,0.1,,
+c_solar,c,solar,solar,900,0,0,0,solar,
+c_wind,c,wind,wind,500,0,0,0,wind,
+c_gas,c,gas,rlng,400,85,0,0.1,,
+"""
+    lines = ("name,from_region,to_region,capacity_forward_mw,capacity_backward_mw,loss_pu\n"
+             "a-b,a,b,350,300,0\nb-c,b,c,250,400,0\na-c,a,c,150,150,0\n")
+    regions = "name,description,lat,lon\na,,30,70\nb,,31,71\nc,,32,72\n"
+    budgets = "budget,month,max_mwh\n" + "".join(f"a_hydro,{m},{200 * 744}\n" for m in range(1, 13))
+    folder = write_tiny_scenario(tmp_path / "three", {
+        "regions.csv": regions, "generators.csv": gens, "lines.csv": lines, "energy_budgets.csv": budgets,
+        "demand.csv": demand.to_csv(index=False), "profiles.csv": prof.to_csv(index=False)})
+    return load_scenario(folder)
+
+
+def _bidder_lp(s, bands):
+    """A price-taking new load bidding b + 0.5 USD/MWh, at one region or anywhere (NATIONAL):
+    linopy + HiGHS, households first.  Returns MW it takes, (band, hour, target)."""
+    import linopy
+    import xarray as xr
+
+    from offtake.solver import solve_quietly
+
+    u = dispatch_units(s)
+    regions = s.region_names
+    targets = [*regions, "NATIONAL"]
+    T = np.arange(len(s.snapshots))
+    dims = {"band": list(bands), "snapshot": T, "target": targets}
+    U = pd.Index(u.names, name="unit")
+    m = linopy.Model()
+    lo = xr.DataArray(u.min_mw, coords=[T, U], dims=["snapshot", "unit"])
+    hi = xr.DataArray(u.avail_mw, coords=[T, U], dims=["snapshot", "unit"])
+    full = xr.DataArray(np.zeros((len(bands), len(T), len(targets))), coords=dims)
+    p = m.add_variables(lower=lo + full, upper=hi + full, name="p")
+    ln = s.lines
+    L = pd.Index(list(ln.index), name="line")
+    fwd = m.add_variables(lower=0, upper=xr.DataArray(ln["capacity_forward_mw"].to_numpy(float), coords=[L]) + full, name="fwd")
+    bwd = m.add_variables(lower=0, upper=xr.DataArray(ln["capacity_backward_mw"].to_numpy(float), coords=[L]) + full, name="bwd")
+    R = pd.Index(regions, name="region")
+    allowed = xr.DataArray([[1.0 if t in (r, "NATIONAL") else 0.0 for t in targets] for r in regions], coords=[R, pd.Index(targets, name="target")])
+    idx = [full.indexes[d] for d in full.dims]
+    x = m.add_variables(lower=0, coords=[*idx, R], name="x", mask=(allowed > 0).broadcast_like(full).transpose(*full.dims, "region"))
+    short = m.add_variables(lower=0, coords=[*idx, R], name="short")
+    unit_in = xr.DataArray(np.eye(len(regions))[u.region], coords=[U, R])
+    frm = xr.DataArray((ln["from_region"].to_numpy()[:, None] == np.array(regions)[None, :]).astype(float), coords=[L, R])
+    to = xr.DataArray((ln["to_region"].to_numpy()[:, None] == np.array(regions)[None, :]).astype(float), coords=[L, R])
+    need = xr.DataArray(s.demand_mw[regions].to_numpy() * (1 + s.config.reserve_margin), coords=[T, R], dims=["snapshot", "region"])
+    gen = (p * unit_in).sum("unit")
+    net = (fwd * to).sum("line") + (bwd * frm).sum("line") - (fwd * frm).sum("line") - (bwd * to).sum("line")
+    m.add_constraints(gen + net + short - x >= need, name="balance")
+    bid = xr.DataArray(np.asarray(bands) + 0.5, coords=[pd.Index(list(bands), name="band")])
+    cost = xr.DataArray(u.cost_usd_per_mwh, coords=[U])
+    m.add_objective((p * cost).sum() + 1e5 * short.sum() - (x * bid).sum())
+    status, _ = solve_quietly(m)
+    assert status == "ok"
+    assert float(m.solution["short"].sum()) == pytest.approx(0.0, abs=1e-6)
+    return m.solution["x"].fillna(0.0).sum("region").transpose("band", "snapshot", "target").to_numpy()
+
+
+def test_cost_bands_equal_a_price_taking_bidder(tmp_path):
+    """The closed form (baseline dispatch + min-cut) against an LP in which a new load bids the band's
+    price: it draws exactly the energy plant at or below that cost can deliver to it."""
+    s = _three_region_scenario(tmp_path)
+    bands = (0.0, 10.0, 40.0, 70.0, 90.0, 120.0)
+    cb = cost_bands(s, bands)
+    got = np.concatenate([cb.hostable_mw, cb.national_mw[:, :, None]], axis=2)
+    want = _bidder_lp(s, bands)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert cb.lp_hours > 0 and (got[0] > 1).any() and (np.diff(got, axis=0) >= -1e-9).all()  # corridors bind; free energy exists; cumulative
+
+
+def test_bands_are_normalised():
+    assert normalise_bands((120, 40)) == (0.0, 40.0, 120.0)
+    with pytest.raises(ValueError):
+        normalise_bands((-1.0,))
+
+
+# ---------------------------------------------------------------------------------------------
+# offtake assess: the CSV, the JSON, bad --bands
+
+
+def _cli(args):
+    from typer.testing import CliRunner
+
+    from offtake.cli import app
+
+    return CliRunner().invoke(app, args)
+
+
+def test_assess_writes_surplus_by_cost(tmp_path):
+    folder = write_tiny_scenario(tmp_path / "sun", {"generators.csv": BIG_SOLAR})
+    out = tmp_path / "out"
+    res = _cli(["assess", "--scenario", str(folder), "--out", str(out), "--bands", "80,40"])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(out / "surplus_by_cost.csv")
+    assert list(t.columns) == ["region", "band_max_usd_per_mwh", "mwh_per_year", "mw_in_95pct_of_hours", "hours_per_year"]
+    assert sorted(set(t.band_max_usd_per_mwh)) == [0.0, 40.0, 80.0]  # the free band always comes first
+    assert list(dict.fromkeys(t.region)) == ["north", "south", "NATIONAL"]
+    nat = t[t.region == "NATIONAL"].set_index("band_max_usd_per_mwh")
+    assert nat.loc[0.0, "mwh_per_year"] == pytest.approx(140 * 11 * 2 * 8760 / 48, abs=1)
+    assert (nat["mwh_per_year"].diff().dropna() >= 0).all()
+    summary = json.loads((out / "surplus_summary.json").read_text())
+    assert summary["band"].startswith("any cost")
+    block = summary["surplus_by_cost"]
+    assert block["bands_usd_per_mwh"] == [0.0, 40.0, 80.0] and block["cumulative"] is True
+    assert block["regions"]["NATIONAL"]["free"]["mwh_per_year"] == pytest.approx(nat.loc[0.0, "mwh_per_year"], abs=1)
+    for name in ("surplus_heatmaps.png", "surplus_duration_curves.png", "surplus_by_region.png"):  # drawn by the worker
+        assert (out / name).stat().st_size > 10_000
+    assert "Surplus BY COST" in res.output and "free" in res.output and "ANY COST" in res.output
+
+
+@pytest.mark.parametrize("bands", ["40,abc", "-5", "40,40", "40,,80", "inf", ""])
+def test_assess_bad_bands_exit_2_and_write_nothing(tmp_path, bands):
+    folder = write_tiny_scenario(tmp_path / "tiny")
+    out = tmp_path / "out"
+    res = _cli(["assess", "--scenario", str(folder), "--out", str(out), "--bands", bands, "--no-plots"])
+    assert res.exit_code == 2, res.output
+    assert "--bands" in res.output and "Traceback" not in res.output
+    assert not out.exists()

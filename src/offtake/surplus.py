@@ -13,8 +13,13 @@ For every region r and hour t:
   region graph, see :func:`offtake.network.max_hostable_mw`).
 * ``national_mw`` = the largest total new load the whole system could take in that hour
   with loads placed anywhere, households and reserves everywhere served, corridor limits
-  and losses respected (one linear programme over all hours, HiGHS via linopy; hours
+  and losses respected (one linear programme over all hours, HiGHS; hours
   in which no region needs imports are solved in closed form).
+
+These are the *any cost* (capacity) figures: every plant counts at full availability,
+whatever it costs to run.  ``by_cost`` (:mod:`offtake.surplus_cost`) splits what a new
+load could take into cumulative cost bands: free (spill, curtailment, unused take-or-pay
+volume, unneeded must-run output), then <= 40, 60, 80, 120 USD/MWh by default.
 """
 
 from __future__ import annotations
@@ -32,11 +37,19 @@ from offtake.headroom import (
     HeadroomResult,
     curtailment_headroom,
 )
-from offtake.network import incidence, max_hostable_mw
+from offtake.network import max_hostable_mw
 from offtake.scenario.schema import Scenario
-from offtake.solver import solve_quietly
+from offtake.surplus_cost import (
+    DEFAULT_BANDS_USD_PER_MWH,
+    CostBands,
+    cost_bands,
+    flow_columns,
+    line_arrays,
+    solve_hourly_blocks,
+)
 
 SHARES_OF_HOURS = (0.5, 0.8, 0.9, 0.95)
+ANY_COST_BAND = "any cost: every plant at full availability, whatever it costs to run (capacity surplus)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +66,7 @@ class SurplusResult:
     household_shortfall_mw: pd.Series
     headroom: dict[str, HeadroomResult]
     reserve_margin: float
+    by_cost: CostBands | None = None  # surplus by cost band (None when not computed)
 
     def available_at_least(self, shares: tuple[float, ...] = SHARES_OF_HOURS) -> pd.DataFrame:
         """MW of new load that could be hosted in at least each share of hours (rows: region + NATIONAL)."""
@@ -88,10 +102,11 @@ class SurplusResult:
     def summary(self) -> dict[str, object]:
         hours = len(self.national_mw)
         at_least = self.available_at_least()
-        return {
+        out: dict[str, object] = {
             "scenario": self.scenario_name,
             "hours": hours,
             "reserve_margin": self.reserve_margin,
+            "band": ANY_COST_BAND,
             "national": {
                 "mean_mw": float(self.national_mw.mean()),
                 "min_mw": float(self.national_mw.min()),
@@ -111,6 +126,9 @@ class SurplusResult:
             },
             "headroom": {r: h.to_dict() for r, h in self.headroom.items()},
         }
+        if self.by_cost is not None:
+            out["surplus_by_cost"] = self.by_cost.summary()
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.summary(), indent=2)
@@ -128,24 +146,19 @@ class SurplusResult:
 
 
 def available_by_generator_mw(scenario: Scenario) -> pd.DataFrame:
-    """Power each generator could produce in each hour [MW] (snapshot x generator)."""
-    gens = scenario.generators
-    idx = scenario.snapshots
-    cap = gens["capacity_mw"].to_numpy(float)
-    base = cap * (1.0 - gens["forced_outage_rate"].to_numpy(float))
-    out = np.broadcast_to(base, (len(idx), len(gens))).copy()
-    prof = gens["profile"].to_numpy(dtype=object)
-    has = np.array([bool(p) for p in prof])
-    if has.any():
-        out[:, has] = scenario.profiles_pu[list(prof[has])].to_numpy() * cap[has]
-    hydro = gens.index[gens["hydro_budget"].to_numpy(bool)]
-    if len(hydro):
-        month = idx.month.to_numpy()
-        hours = idx.days_in_month.to_numpy() * 24.0  # a monthly budget covers the whole calendar month
-        per_hour = scenario.hydro_budgets_mwh.loc[hydro].to_numpy()[:, month - 1].T / hours[:, None]
-        cols = [gens.index.get_loc(g) for g in hydro]
-        out[:, cols] = np.minimum(out[:, cols], per_hour)
-    return pd.DataFrame(out, index=idx, columns=gens.index)
+    """Power each generator could produce in each hour [MW] (snapshot x generator).
+
+    Capacity x profile (or x (1 - forced_outage_rate)) x the month's ``available_pu``; the
+    members of a budget with a monthly ``max_mwh`` share ``max_mwh / hours in the calendar
+    month`` pro rata to their power (the budget spread evenly over the month).
+    """
+    from offtake.surplus_cost import dispatch_units
+
+    u = dispatch_units(scenario)
+    G = len(scenario.generators)
+    out = np.zeros((len(scenario.snapshots), G))
+    np.add.at(out.T, u.generator, u.avail_mw.T)  # take-or-pay parts back onto their generator
+    return pd.DataFrame(out, index=scenario.snapshots, columns=scenario.generators.index)
 
 
 def _national_lp(local: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, pd.Series]:
@@ -159,43 +172,29 @@ def _national_lp(local: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame,
     if not needs.any() or len(scenario.lines) == 0:
         shortfall[:] = (-local.clip(upper=0.0)).sum(axis=1)
         return split, shortfall
-    import linopy
-    import xarray as xr
-
-    from offtake.errors import SolverError
-
-    sub = local[needs]
-    regions = scenario.region_names
-    lines = scenario.lines
-    t = np.arange(len(sub))
-    s = xr.DataArray(sub.to_numpy(), coords={"snapshot": t, "region": regions})
-    frm, to = incidence(scenario)
-    keep = xr.DataArray(1.0 - lines["loss_pu"].to_numpy(float), coords={"line": frm["line"].values})
-    m = linopy.Model()
-    cap_f = xr.DataArray(lines["capacity_forward_mw"].to_numpy(float), coords={"line": frm["line"].values})
-    cap_b = xr.DataArray(lines["capacity_backward_mw"].to_numpy(float), coords={"line": frm["line"].values})
-    fwd = m.add_variables(lower=0, upper=cap_f.expand_dims(snapshot=t), name="Line-p_forward")
-    bwd = m.add_variables(lower=0, upper=cap_b.expand_dims(snapshot=t), name="Line-p_backward")
-    x = m.add_variables(lower=0, coords=[t, regions], dims=["snapshot", "region"], name="NewLoad-p")
-    short = m.add_variables(lower=0, coords=[t, regions], dims=["snapshot", "region"], name="Household-shortfall")
-    inflow = (fwd * keep * to).sum("line") + (bwd * keep * frm).sum("line")
-    outflow = (fwd * frm).sum("line") + (bwd * to).sum("line")
-    m.add_constraints(inflow - outflow + short - x >= -s, name="Bus-balance")
+    sub = local[needs].to_numpy(float)
+    R = len(scenario.region_names)
+    frm, to, cap_f, cap_b, keep = line_arrays(scenario)
+    L = len(frm)
+    H = len(sub)
+    # one hour: columns L forward, L backward flows, R new load, R household shortfall;
+    # rows: inflow x (1 - loss) - outflow + shortfall - new load >= -local surplus
+    block = np.hstack([flow_columns(R, frm, to, keep), -np.eye(R), np.eye(R)])
     # households first: a shortfall costs far more than any new load earns
-    m.add_objective(1e3 * short.sum() - x.sum())
-    # presolve gains nothing on this block-diagonal LP of tiny hourly blocks and costs ~0.4 s
-    status, cond = solve_quietly(m, presolve="off")
-    if status != "ok":
-        raise SolverError(f"surplus transport LP did not solve: {status} / {cond}")
-    xs = m.solution["NewLoad-p"].to_numpy()
-    sh = m.solution["Household-shortfall"].to_numpy()
+    cost = np.concatenate([np.zeros(2 * L), np.full(R, -1.0), np.full(R, 1e3)])
+    lo = np.zeros((H, 2 * L + 2 * R))
+    hi = np.hstack([np.broadcast_to(np.r_[cap_f, cap_b], (H, 2 * L)), np.full((H, 2 * R), np.inf)])
+    x = solve_hourly_blocks(block, cost, lo, hi, -sub, "surplus transport")
+    xs, sh = x[:, 2 * L:2 * L + R], x[:, 2 * L + R:]
     split.loc[needs, :] = np.maximum(xs, 0.0)
     shortfall[needs] = sh.sum(axis=1)
     return split, shortfall
 
 
-def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES) -> SurplusResult:
-    """Hourly surplus and hostable load by region, national total, headroom by region."""
+def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES,
+           bands_usd_per_mwh: tuple[float, ...] | None = DEFAULT_BANDS_USD_PER_MWH) -> SurplusResult:
+    """Hourly surplus and hostable load by region, national total, headroom by region,
+    and surplus by cost band (``bands_usd_per_mwh=None`` skips the bands)."""
     gen_avail = available_by_generator_mw(scenario)
     avail = gen_avail.T.groupby(scenario.generators["region"]).sum().T.reindex(columns=scenario.region_names, fill_value=0.0)
     demand = scenario.demand_mw[scenario.region_names]
@@ -213,5 +212,5 @@ def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES) -> Surp
         scenario_name=scenario.name, available_mw=avail, demand_mw=demand, local_surplus_mw=local,
         hostable_mw=hostable, national_mw=national.rename("national_mw"), national_split_mw=split,
         household_shortfall_mw=shortfall.rename("household_shortfall_mw"), headroom=headroom,
-        reserve_margin=reserve,
+        reserve_margin=reserve, by_cost=None if bands_usd_per_mwh is None else cost_bands(scenario, bands_usd_per_mwh),
     )

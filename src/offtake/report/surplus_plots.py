@@ -1,4 +1,13 @@
-"""PNG plots of a surplus assessment."""
+"""PNG plots of a surplus assessment (matplotlib, headless).
+
+Three figures, each saying which cost band it shows:
+
+- ``surplus_duration_curves.png``: national surplus duration curves by cost band (and at
+  any cost), next to each region's any-cost curve;
+- ``surplus_heatmaps.png``: free energy by month and hour of day, one panel per region and
+  the national total, one shared colour scale;
+- ``surplus_by_region.png``: energy a new load could take per region and cost band [TWh/yr].
+"""
 
 from __future__ import annotations
 
@@ -10,60 +19,99 @@ from offtake.report.mpl import REGION_COLORS, plt, save, style
 from offtake.surplus import SurplusResult
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+BAND_COLORS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000", "#4d004b"]
+ANY_COST_COLOR = "#555555"
+
+
+def band_label(b: float) -> str:
+    return "free" if b <= 0 else f"<= {b:g} USD/MWh"
+
+
+def _source(res: SurplusResult) -> str:
+    return f"Offtake assess, scenario {res.scenario_name}, hourly; households and {res.reserve_margin:.0%} reserve served first"
 
 
 def duration_curves(res: SurplusResult, path: Path) -> Path:
     style()
-    dc = res.duration_curves()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    share = dc.index.to_numpy() / len(dc) * 100
-    for i, col in enumerate(c for c in dc.columns if c != "NATIONAL"):
-        ax1.plot(share, dc[col] / 1e3, color=REGION_COLORS[i % len(REGION_COLORS)], label=col, lw=1.4)
-    ax1.set(xlabel="share of hours [%]", ylabel="new load a region could host alone [GW]",
-            title="Regional surplus duration curves")
+    n = len(res.national_mw)
+    share = np.arange(1, n + 1) / n * 100
+    if res.by_cost is not None:
+        for i, b in enumerate(res.by_cost.bands_usd_per_mwh):
+            curve = -np.sort(-res.by_cost.national_mw[i])
+            ax1.plot(share, curve / 1e3, color=BAND_COLORS[i % len(BAND_COLORS)], lw=1.6, label=band_label(b))
+    ax1.plot(share, -np.sort(-res.national_mw.to_numpy()) / 1e3, color=ANY_COST_COLOR, lw=1.2, ls="--", label="any cost (capacity)")
+    ax1.set(xlabel="share of hours [%]", ylabel="new load the whole system could take [GW]",
+            title="National surplus by cost band (cumulative)")
     ax1.legend(fontsize=7)
-    ax2.plot(share, dc["NATIONAL"] / 1e3, color="black", lw=1.8)
-    for q in (50, 80, 90, 95):
-        v = np.quantile(res.national_mw, 1 - q / 100) / 1e3
-        ax2.axvline(q, color="grey", ls=":", lw=0.8)
-        ax2.annotate(f"{v:.1f} GW in {q}% of hours", (q, v), fontsize=7, xytext=(-110, 8), textcoords="offset points")
-    ax2.set(xlabel="share of hours [%]", ylabel="national surplus [GW]", title="National surplus duration curve")
+    dc = res.duration_curves()
+    for i, col in enumerate(c for c in dc.columns if c != "NATIONAL"):
+        ax2.plot(share, dc[col] / 1e3, color=REGION_COLORS[i % len(REGION_COLORS)], label=col, lw=1.3)
+    ax2.set(xlabel="share of hours [%]", ylabel="new load a region could host alone [GW]",
+            title="Regional surplus at any cost (capacity)")
+    ax2.legend(fontsize=7)
+    fig.text(0.01, -0.02, _source(res), fontsize=7, color="#666666")
     return save(fig, path)
 
 
 def heatmaps(res: SurplusResult, path: Path) -> Path:
+    """Free energy by month and hour of day per region, one colour scale for every panel."""
     style()
-    cols = ["NATIONAL", *res.hostable_mw.columns]
-    n = len(cols)
+    if res.by_cost is not None:
+        tables = res.by_cost.month_hour(0.0)
+        what, unit, scale = "Free energy a new load could take (spill, curtailment, unused take-or-pay)", "MW", 1.0
+    else:  # no cost bands: the capacity surplus
+        tables = {c: res.month_hour(c) for c in ["NATIONAL", *res.hostable_mw.columns]}
+        what, unit, scale = "Surplus at any cost (capacity)", "GW", 1e3
+    cols = ["NATIONAL", *[c for c in tables if c != "NATIONAL"]]
     ncol = 4
-    nrow = int(np.ceil(n / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False)
-    for ax, col in zip(axes.flat, cols):
-        table = res.month_hour(col) / 1e3
-        im = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", origin="upper")
-        ax.set_title(f"{col} [GW]", fontsize=8)
-        ax.set_yticks(range(12), MONTHS, fontsize=6)
-        ax.set_xticks(range(0, 24, 3), [f"{h:02d}" for h in range(0, 24, 3)], fontsize=6)
+    nrow = int(np.ceil(len(cols) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.1 * ncol, 2.5 * nrow + 0.6), squeeze=False, sharex=True, sharey=True)
+    data = [tables[c].to_numpy(float) / scale for c in cols]
+    vmax = max(float(np.nanmax(d)) if np.isfinite(d).any() else 0.0 for d in data) or 1.0
+    im = None
+    for ax, col, d in zip(axes.flat, cols, data):
+        im = ax.imshow(d, aspect="auto", cmap="viridis", origin="upper", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_title(col if col != "NATIONAL" else "NATIONAL (whole system)", fontsize=9)
+        ax.set_yticks(range(12), MONTHS, fontsize=7)
+        ax.set_xticks(range(0, 24, 3), [f"{h:02d}" for h in range(0, 24, 3)], fontsize=7)
         ax.grid(False)
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-    for ax in list(axes.flat)[n:]:
+    for ax in axes[-1]:
+        ax.set_xlabel("hour of day (local)", fontsize=8)
+    for ax in list(axes.flat)[len(cols):]:
         ax.axis("off")
-    fig.suptitle("Mean surplus by month and hour of day (local time)", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(f"{what}: mean {unit} by month and hour; regions alone, not additive", fontsize=10)
+    fig.tight_layout(rect=(0, 0.02, 0.92, 0.97))
+    cax = fig.add_axes((0.935, 0.12, 0.015, 0.76))
+    fig.colorbar(im, cax=cax, label=f"mean {unit}")
+    fig.text(0.01, 0.0, _source(res), fontsize=7, color="#666666")
     return save(fig, path)
 
 
 def regional_bars(res: SurplusResult, path: Path) -> Path:
+    """Energy a new load could take in each region (alone) and nationally, by cumulative cost band."""
     style()
-    table = res.available_at_least().drop(index="NATIONAL") / 1e3
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    width = 0.2
-    x = np.arange(len(table))
-    for i, col in enumerate(table.columns):
-        ax.bar(x + (i - 1.5) * width, table[col], width, label=f"in {col[1:3]}% of hours")
-    ax.set_xticks(x, table.index, rotation=20)
-    ax.set(ylabel="GW", title="New load each region could host on its own")
-    ax.legend()
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    if res.by_cost is not None:
+        t = res.by_cost.table()
+        regions = list(dict.fromkeys(t["region"]))
+        bands = res.by_cost.bands_usd_per_mwh
+        width = 0.8 / len(bands)
+        x = np.arange(len(regions))
+        for i, b in enumerate(bands):
+            v = t[t["band_max_usd_per_mwh"] == b].set_index("region").loc[regions, "mwh_per_year"] / 1e6
+            ax.bar(x + (i - (len(bands) - 1) / 2) * width, v, width, color=BAND_COLORS[i % len(BAND_COLORS)], label=band_label(b))
+        ax.set_xticks(x, regions, rotation=20)
+        ax.set(ylabel="TWh per year", title="Energy a new load could take, by cost band (cumulative; regions alone)")
+    else:
+        table = res.available_at_least().drop(index="NATIONAL") / 1e3
+        x = np.arange(len(table))
+        for i, col in enumerate(table.columns):
+            ax.bar(x + (i - 1.5) * 0.2, table[col], 0.2, label=f"in {col[1:3]}% of hours")
+        ax.set_xticks(x, table.index, rotation=20)
+        ax.set(ylabel="GW", title="New load each region could host on its own, at any cost (capacity)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.text(0.01, -0.04, _source(res), fontsize=7, color="#666666")
     return save(fig, path)
 
 
