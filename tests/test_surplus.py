@@ -285,3 +285,23 @@ def test_assess_bad_bands_exit_2_and_write_nothing(tmp_path, bands):
     assert res.exit_code == 2, res.output
     assert "--bands" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_report_section_and_summary_block(tmp_path):
+    from offtake.report.surplus_section import band_table, cost_band_section, summary_block
+
+    s = load_scenario(write_tiny_scenario(tmp_path / "sun", {"generators.csv": BIG_SOLAR}))
+    r = assess(s)
+    sec, tables, figs = cost_band_section(r, tariff_usd_per_mwh=82.0)
+    assert sec is not None and sec.anchor == "surplus-by-cost"
+    free_twh = 140 * 11 * 2 * 8760 / 48 / 1e6
+    assert sec.kpis[0][0] == f"{free_twh:,.2f} TWh / yr" and "free" in sec.kpis[0][1]
+    assert "<= 80 USD/MWh" in sec.kpis[2][1]  # the largest band under the tariff
+    assert list(tables) == ["surplus_by_cost.csv"] and "surplus_free_heatmap" in figs
+    heat = figs["surplus_free_heatmap"]
+    assert len(heat.data) == 3 and {tr.coloraxis for tr in heat.data} == {"coloraxis"}  # NATIONAL + 2 regions, one scale
+    wide = band_table(r)
+    assert wide.columns[1] == "free [TWh/yr]" and wide.loc[wide.region == "NATIONAL", "free [TWh/yr]"].item() == pytest.approx(free_twh)
+    block = summary_block(r)
+    assert block["regions"]["south"]["le_40_usd_per_mwh"]["band_max_usd_per_mwh"] == 40.0
+    assert summary_block(assess(s, bands_usd_per_mwh=None)) is None
