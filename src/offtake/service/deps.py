@@ -118,6 +118,9 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     return Depends(check)
 
 
+#: largest ``offset`` a listing accepts (beyond it the database's 64-bit integer overflows)
+MAX_OFFSET = 1_000_000_000
+
 WRITER = (Role.GRID_OPERATOR, Role.ADMIN)
 READ_ALL = (Role.GRID_OPERATOR, Role.REGULATOR, Role.ADMIN)
 ANY_ROLE = tuple(Role)

@@ -249,6 +249,10 @@ class CurtailmentPublic(Out):
     sites_affected: int = 0
 
 
+#: energy_mwh may differ from mean_mw x duration by this share (sampled mean vs register)
+ENERGY_TOLERANCE = 0.05
+
+
 class ReadingIn(In):
     reading_id: Id
     site_id: Id
@@ -257,6 +261,8 @@ class ReadingIn(In):
     energy_mwh: Annotated[float, Field(ge=0, le=100_000)]
     mean_mw: Annotated[float, Field(ge=0, le=100_000)]
     max_mw: Annotated[float, Field(ge=0, le=100_000)]
+    reconstructed: bool = Field(default=False, description=(
+        "metered after the fact from the site meter's register (the agent was down)"))
 
     @model_validator(mode="after")
     def _ordered(self) -> ReadingIn:
@@ -265,6 +271,14 @@ class ReadingIn(In):
             raise ValueError("interval_end must be after interval_start")
         if span_s > 86_400:
             raise ValueError("a reading may cover at most 24 hours")
+        implied_mwh = self.mean_mw * span_s / 3600.0
+        if abs(self.energy_mwh - implied_mwh) > ENERGY_TOLERANCE * max(
+                self.energy_mwh, implied_mwh) + 1e-6:
+            raise ValueError(f"energy_mwh {self.energy_mwh:g} does not match mean_mw "
+                             f"{self.mean_mw:g} x {span_s:g} s = {implied_mwh:.6g} MWh "
+                             f"(tolerance {ENERGY_TOLERANCE:.0%})")
+        if self.max_mw < self.mean_mw * (1 - ENERGY_TOLERANCE) - 1e-9:
+            raise ValueError(f"max_mw {self.max_mw:g} is below mean_mw {self.mean_mw:g}")
         return self
 
 
@@ -289,6 +303,7 @@ class ReadingPublic(Out):
     excess_mwh: float
     flagged: bool
     period: str
+    reconstructed: bool = False
 
 
 class SiteEventIn(In):
@@ -317,6 +332,8 @@ class LedgerEntryPublic(Out):
     energy_mwh: float
     amount_pkr: float
     created_at: datetime
+    reconstructed: bool = Field(default=False, description=(
+        "the reading behind this entry was metered after the fact (agent was down)"))
 
 
 class LedgerBalance(Out):

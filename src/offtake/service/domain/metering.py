@@ -7,17 +7,25 @@ and its ledger entries are stored, or nothing is.  A reading whose ``reading_id`
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, union_all
+from sqlalchemy import func, insert, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
 from offtake.service.db import billing_lock
-from offtake.service.domain.common import audit, now, site_for_read, site_for_report
+from offtake.service.domain.common import (
+    ConflictError,
+    audit,
+    now,
+    site_for_read,
+    site_for_report,
+)
 from offtake.service.models import Invoice, LedgerEntry, MeterReading, Setpoint, Site, SiteEvent
 from offtake.service.schemas import ReadingIn, SiteEventIn
 from offtake.service.security import ForbiddenError, Principal, Role
@@ -27,6 +35,9 @@ RECEIVABLE = "site:{site_id}:receivable"
 ENERGY_REVENUE = "programme:energy_revenue"
 PENALTY_REVENUE = "programme:penalty_revenue"
 MAX_FUTURE = timedelta(minutes=5)
+#: a reading implying a mean draw above this many times the site's contracted MW (+1 MW)
+#: is a metering error, refused rather than billed
+PLAUSIBLE_CONTRACT_FACTOR = 2.0
 
 
 def billing_period(t: datetime, tz: str) -> str:
@@ -87,7 +98,7 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
     site_ids = sorted({r.site_id for r in readings})
     # each site with its current setpoint (mw, issued_at, valid_until) in one query
     sites = {s.site_id: s for s in session.execute(
-        select(Site.site_id, Site.owner_client_id, Site.tariff_pkr_per_kwh,
+        select(Site.site_id, Site.owner_client_id, Site.tariff_pkr_per_kwh, Site.contracted_mw,
                Setpoint.setpoint_mw, Setpoint.issued_at, Setpoint.valid_until)
         .outerjoin(Setpoint, (Setpoint.site_id == Site.site_id)
                    & (Setpoint.seq == Site.setpoint_seq))
@@ -99,6 +110,12 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
         foreign = [s for s in site_ids if sites[s].owner_client_id != actor.client_id]
         if foreign:
             raise ForbiddenError(f"site(s) {', '.join(foreign[:5])} belong to another operator")
+    implausible = [f"{r.reading_id} ({r.mean_mw:g} MW at site {r.site_id}, contracted "
+                   f"{sites[r.site_id].contracted_mw:g} MW)" for r in readings
+                   if r.mean_mw > PLAUSIBLE_CONTRACT_FACTOR * sites[r.site_id].contracted_mw + 1.0]
+    if implausible:
+        raise InputError(f"readings imply a draw above {PLAUSIBLE_CONTRACT_FACTOR:g}x the site's "
+                         f"contracted MW (+1 MW), a metering error: {', '.join(implausible[:5])}")
 
     grace = timedelta(seconds=settings.compliance_grace_s)
     t0 = min(r.interval_start for r in readings) - grace
@@ -131,8 +148,11 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
         unique_rows.append(row)
     rows = unique_rows
 
+    _refuse_overlaps_in_batch(rows)
     current = billing_period(t, settings.billing_timezone)
     with billing_lock(session, exclusive=False):
+        _lock_sites(session, site_ids)
+        _refuse_overlaps_with_stored(session, rows)
         if any(row["period"] != current for row in rows):  # only a past month can be closed
             _carry_closed_periods(session, rows, current)
         # Core (not ORM bulk) statements: compiled once, cached, executemany + RETURNING
@@ -146,7 +166,85 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
         if new:
             conn.execute(insert(LedgerEntry.__table__), _ledger_rows(new, sites, settings, t))
         session.commit()
+    _after_commit_hook(settings)
     return len(new), len(readings) - len(new)
+
+
+_commits = [0]
+
+
+def _after_commit_hook(settings: Settings) -> None:
+    """Tests only (``OFFTAKE_TEST_DIE_AFTER_COMMIT=N``): the Nth committed batch kills this
+    process before the answer leaves, so clients meet a batch that is stored but was
+    never acknowledged and must resend it."""
+    n = settings.test_die_after_commit
+    if n <= 0:
+        return
+    _commits[0] += 1
+    if _commits[0] == n:
+        import logging
+
+        logging.getLogger(__name__).warning("test hook: batch %d committed; dying before "
+                                            "the response (OFFTAKE_TEST_DIE_AFTER_COMMIT)", n)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_PG_SITE_READINGS_LOCK = 764_201_314
+
+
+def _lock_sites(session: Session, site_ids: list[str]) -> None:
+    """PostgreSQL: serialise intake per site (sorted, so no deadlock) for the overlap check;
+    SQLite intake is already serialised by :func:`billing_lock`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for site_id in site_ids:  # sorted by the caller
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:s))"),
+                        {"k": _PG_SITE_READINGS_LOCK, "s": site_id})
+
+
+def _overlap_error(a: dict[str, object], b_id: str, b_start: datetime, b_end: datetime,
+                   where: str) -> ConflictError:
+    return ConflictError(
+        f"reading {a['reading_id']} for site {a['site_id']} "
+        f"[{a['interval_start']:%Y-%m-%dT%H:%M:%S%z}, {a['interval_end']:%Y-%m-%dT%H:%M:%S%z}) "
+        f"overlaps {where} reading {b_id} [{b_start:%Y-%m-%dT%H:%M:%S%z}, "
+        f"{b_end:%Y-%m-%dT%H:%M:%S%z}): energy would be billed twice; nothing was stored")
+
+
+def _refuse_overlaps_in_batch(rows: list[dict[str, object]]) -> None:
+    ordered = sorted(rows, key=lambda r: (str(r["site_id"]), r["interval_start"]))  # type: ignore[arg-type,return-value]
+    for prev, row in zip(ordered, ordered[1:], strict=False):
+        if row["site_id"] == prev["site_id"] and row["interval_start"] < prev["interval_end"]:  # type: ignore[operator]
+            raise _overlap_error(row, str(prev["reading_id"]), prev["interval_start"],  # type: ignore[arg-type]
+                                 prev["interval_end"], "the batch's")  # type: ignore[arg-type]
+
+
+def _refuse_overlaps_with_stored(session: Session, rows: list[dict[str, object]]) -> None:
+    """A new reading may repeat a stored one (same id or same site and start: a duplicate)
+    but never overlap another stored reading of its site."""
+    if not rows:
+        return
+    lo = min(r["interval_start"] for r in rows) - timedelta(days=1)  # type: ignore[operator]
+    hi = max(r["interval_end"] for r in rows)  # type: ignore[type-var]
+    m = MeterReading
+    stored = session.execute(select(m.reading_id, m.site_id, m.interval_start, m.interval_end)
+                             .where(m.site_id.in_({str(r["site_id"]) for r in rows}),
+                                    m.interval_start >= lo, m.interval_start < hi)).all()
+    if not stored:
+        return
+    by_site: dict[str, list[tuple[str, datetime, datetime]]] = defaultdict(list)
+    ids = set()
+    for rid, site, start, end in stored:
+        by_site[site].append((rid, start, end))
+        ids.add(rid)
+    for row in rows:
+        if row["reading_id"] in ids:
+            continue  # a resend: counted as a duplicate
+        for rid, start, end in by_site.get(str(row["site_id"]), ()):
+            if start == row["interval_start"]:
+                continue  # same slot: a duplicate
+            if start < row["interval_end"] and end > row["interval_start"]:  # type: ignore[operator]
+                raise _overlap_error(row, rid, start, end, "the stored")
 
 
 def _carry_closed_periods(session: Session, rows: list[dict[str, object]],
@@ -169,7 +267,8 @@ def _ledger_rows(new: list[dict[str, object]], sites: dict, settings: Settings, 
         energy = float(r["energy_mwh"])  # type: ignore[arg-type]
         acct = RECEIVABLE.format(site_id=site_id)
         charge = paisa(energy * 1000.0 * sites[site_id].tariff_pkr_per_kwh)
-        base = {"txn_id": r["reading_id"], "site_id": site_id, "period": period, "created_at": t}
+        base = {"txn_id": r["reading_id"], "site_id": site_id, "period": period, "created_at": t,
+                "reconstructed": bool(r.get("reconstructed", False))}
         out += [{**base, "account": acct, "kind": "energy", "energy_mwh": energy,
                  "amount_paisa": charge},
                 {**base, "account": ENERGY_REVENUE, "kind": "energy", "energy_mwh": -energy,

@@ -34,6 +34,8 @@ from offtake.service.schemas import (
 from offtake.service.security import Principal
 
 MANUAL_HOLD_DEFAULT = timedelta(hours=1)
+#: longest manual hold (keeps every hold expressible as an OpenADR 3 interval duration)
+MANUAL_HOLD_MAX = timedelta(days=31)
 _EPS_MW = 1e-6
 
 
@@ -188,6 +190,9 @@ def set_manual(session: Session, *, actor: Principal, site_id: str, setpoint_mw:
         until = valid_until or t + MANUAL_HOLD_DEFAULT
         if until <= t:
             raise InputError("valid_until must lie in the future")
+        if until > t + MANUAL_HOLD_MAX:
+            raise InputError(f"a manual hold may last at most {MANUAL_HOLD_MAX.days} days "
+                             f"(valid_until {until.isoformat()} is later); re-issue it to extend")
         if setpoint_mw > site.contracted_mw + _EPS_MW:
             raise InputError(f"setpoint_mw {setpoint_mw} exceeds the site's contracted "
                              f"{site.contracted_mw} MW")

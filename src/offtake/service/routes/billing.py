@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from offtake.service.deps import WRITER, ActorDep, SessionDep, StateDep, require_roles
+from offtake.service.deps import (
+    MAX_OFFSET,
+    WRITER,
+    ActorDep,
+    SessionDep,
+    StateDep,
+    require_roles,
+)
 from offtake.service.domain import billing
 from offtake.service.models import Invoice, LedgerEntry
 from offtake.service.schemas import (
@@ -26,7 +33,7 @@ def _entry(e: LedgerEntry) -> LedgerEntryPublic:
     return LedgerEntryPublic(entry_id=e.entry_id, txn_id=e.txn_id, site_id=e.site_id,
                              account=e.account, kind=e.kind, period=e.period,
                              energy_mwh=e.energy_mwh, amount_pkr=e.amount_paisa / 100,
-                             created_at=e.created_at)
+                             created_at=e.created_at, reconstructed=bool(e.reconstructed))
 
 
 def _invoice(i: Invoice) -> InvoicePublic:
@@ -43,7 +50,7 @@ def _invoice(i: Invoice) -> InvoicePublic:
 def list_ledger(session: SessionDep, actor: ActorDep, site_id: str | None = None,
                 period: Annotated[Period | None, Query()] = None,
                 limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[LedgerEntryPublic]:
+                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[LedgerEntryPublic]:
     return [_entry(e) for e in billing.list_ledger(session, actor=actor, site_id=site_id,
                                                    period=period, limit=limit, offset=offset)]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from offtake.service.deps import WRITER, ActorDep, SessionDep, require_roles
+from offtake.service.deps import MAX_OFFSET, WRITER, ActorDep, SessionDep, require_roles
 from offtake.service.domain import metering, regions, setpoints, sites
 from offtake.service.models import MeterReading, Region, Setpoint, Site, SiteEvent
 from offtake.service.schemas import (
@@ -48,7 +48,7 @@ def create_site(body: SiteCreate, session: SessionDep, actor: Writer) -> Site:
 @router.get("/sites", response_model=list[SitePublic], tags=["sites"],
             summary="Sites (a site operator sees only their own)")
 def list_sites(session: SessionDep, actor: ActorDep, region_id: str | None = None,
-               limit: Limit = 1000, offset: Annotated[int, Query(ge=0)] = 0) -> list[Site]:
+               limit: Limit = 1000, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[Site]:
     return sites.list_sites(session, actor=actor, region_id=region_id, limit=limit, offset=offset)
 
 
