@@ -26,7 +26,7 @@ def stand_in(s, variant, grid):
         raise SolverError("HiGHS gave up on purpose")
     return {"total_mw": float(s.config.programme_cap_mw),
             "demand_mwh": float(s.demand_mw.to_numpy().sum()),
-            "hydro_budget_jan_mwh": float(s.hydro_budgets_mwh.loc["north_hydro", 1]),
+            "hydro_budget_jan_mwh": float(s.energy_budgets.loc[("north_hydro", 1), "max_mwh"]),
             "tariff": s.config.tariffs.offered_pkr_per_kwh}
 
 

@@ -23,7 +23,7 @@ from offtake.variants import (
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     # a run-of-river fleet on a 'hydro_ror' profile, so the hydrology variant has a profile to scale
-    gens = GENERATORS_CSV + "north_ror,north,hydro,100,1,0,0,hydro_ror,false\n"
+    gens = GENERATORS_CSV + "north_ror,north,hydro,hydro,100,1,0,0,hydro_ror,\n"
     prof = profiles_frame()
     prof["hydro_ror"] = 0.5
     prof.loc[0, "hydro_ror"] = 0.95
@@ -76,12 +76,12 @@ def test_btc_price_needs_a_mining_row(tiny):
 
 def test_hydrology_scales_budgets_and_clips_profile(tiny):
     wet = with_hydrology(tiny, "wet")
-    assert wet.hydro_budgets_mwh.loc["north_hydro", 1] == pytest.approx(372_000 * 1.15)
+    assert wet.energy_budgets.loc[("north_hydro", 1), "max_mwh"] == pytest.approx(372_000 * 1.15)
     assert wet.profiles_pu["hydro_ror"].iloc[1] == pytest.approx(0.575)
     assert wet.profiles_pu["hydro_ror"].iloc[0] == 1.0  # 0.95 x 1.15 clipped
     assert (wet.profiles_pu["solar"] == tiny.profiles_pu["solar"]).all()  # not a hydro profile
     dry = with_hydrology(tiny, "Dry")
-    assert dry.hydro_budgets_mwh.loc["north_hydro", 7] == pytest.approx(372_000 * 0.8)
+    assert dry.energy_budgets.loc[("north_hydro", 7), "max_mwh"] == pytest.approx(372_000 * 0.8)
     assert with_hydrology(tiny, 0.5).profiles_pu["hydro_ror"].iloc[1] == pytest.approx(0.25)
     assert tiny.profiles_pu["hydro_ror"].iloc[0] == 0.95
 

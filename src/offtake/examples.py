@@ -21,17 +21,30 @@ from __future__ import annotations
 
 import pandas as pd
 
-from offtake.scenario.schema import Scenario, ScenarioConfig
+from offtake.scenario.schema import (
+    BUDGET_COLUMNS,
+    Scenario,
+    ScenarioConfig,
+    empty_energy_budgets,
+    full_availability,
+)
 
 TWO_REGION_OBJECTIVE_USD = 2400.0
 
 
+_FUEL_OF = {"gas": "gas", "nuclear": "nuclear", "hydro": "hydro", "coal": "coal_imported", "wind": "wind",
+            "solar": "solar", "rlng": "rlng"}
+
+
 def _scenario(name: str, regions: list[str], gens: list[dict[str, object]], lines: list[dict[str, object]],
-              demand: dict[str, list[float]], flex: list[dict[str, object]], **config: object) -> Scenario:
+              demand: dict[str, list[float]], flex: list[dict[str, object]],
+              profiles: dict[str, list[float]] | None = None, budgets: list[dict[str, object]] | None = None,
+              availability: dict[str, dict[int, float]] | None = None, **config: object) -> Scenario:
     hours = len(next(iter(demand.values())))
     idx = pd.date_range("2025-07-14 19:00", periods=hours, freq="h", tz="Asia/Karachi", name="snapshot")
-    g = pd.DataFrame([{"min_output_pu": 0.0, "forced_outage_rate": 0.0, "profile": "", "hydro_budget": False,
-                       "technology": "gas", **row} for row in gens]).set_index("name")
+    rows = [{"min_output_pu": 0.0, "forced_outage_rate": 0.0, "profile": "", "budget": "", "technology": "gas", **row}
+            for row in gens]
+    g = pd.DataFrame([{"fuel": _FUEL_OF[str(r["technology"])], **r} for r in rows]).set_index("name")
     ln = pd.DataFrame([{"loss_pu": 0.0, **row} for row in lines],
                       columns=["name", "from_region", "to_region", "capacity_forward_mw", "capacity_backward_mw",
                                "loss_pu"]).set_index("name")
@@ -43,9 +56,25 @@ def _scenario(name: str, regions: list[str], gens: list[dict[str, object]], line
     cfg = ScenarioConfig(name=name, timezone="Asia/Karachi", years=[2025], **config)  # type: ignore[arg-type]
     return Scenario(
         config=cfg, regions=pd.DataFrame(index=pd.Index(regions, name="name")), generators=g, lines=ln,
-        demand_mw=pd.DataFrame(demand, index=idx)[regions], profiles_pu=pd.DataFrame(index=idx),
-        hydro_budgets_mwh=pd.DataFrame(columns=range(1, 13), dtype=float), flex_loads=fl, source="examples",
+        demand_mw=pd.DataFrame(demand, index=idx)[regions], profiles_pu=pd.DataFrame(profiles or {}, index=idx),
+        flex_loads=fl, source="examples", energy_budgets=_budgets(budgets or []),
+        availability_pu=full_availability(list(g.index)).pipe(_set_availability, availability or {}),
     )
+
+
+def _budgets(rows: list[dict[str, object]]) -> pd.DataFrame:
+    if not rows:
+        return empty_energy_budgets()
+    df = pd.DataFrame([{"max_mwh": float("nan"), "min_mwh": 0.0, "take_or_pay_mwh": 0.0, "take_or_pay_usd_per_mwh": 0.0,
+                        **r} for r in rows])
+    return df.set_index(["budget", "month"])[BUDGET_COLUMNS].astype(float)
+
+
+def _set_availability(table: pd.DataFrame, values: dict[str, dict[int, float]]) -> pd.DataFrame:
+    for gen, months in values.items():
+        for month, pu in months.items():
+            table.loc[gen, month] = pu
+    return table
 
 
 def two_region_mining() -> Scenario:
@@ -108,4 +137,50 @@ def mixed_loads() -> Scenario:
     )
 
 
-__all__ = ["TWO_REGION_OBJECTIVE_USD", "mixed_loads", "must_run_glut", "two_region_mining"]
+def take_or_pay(top_mwh: float = 100.0, coal_max_mwh: float | None = None) -> Scenario:
+    """One region, 4 hours of July, no flexible loads: monthly availability, must-run,
+    wind curtailment, a take-or-pay LNG contract and an energy budget, solved by hand.
+
+    Demand 80, 100, 100, 120 MW (400 MWh). Generators:
+
+    - ``A_nuclear`` 100 MW at 5 USD/MWh, must-run 100 % of what is available; availability.csv
+      leaves 50 % in July (refuelling of one of two units), so it runs 50 MW every hour;
+    - ``A_wind`` 60 MW, profile 1, 0.5, 0, 0 -> 60, 30, 0, 0 MW available at 0 USD/MWh;
+    - ``A_rlng`` 100 MW at 80 USD/MWh in budget ``lng``: a take-or-pay contract of ``top_mwh``
+      MWh in July at 70 USD/MWh (paid anyway), so up to that volume it costs 80 - 70 = 10;
+    - ``A_coal`` 100 MW at 40 USD/MWh in budget ``coal`` (``coal_max_mwh`` in July, if given).
+
+    Hour 1: nuclear 50 + wind 60 = 110 > 80, so 30 MW of wind is curtailed (price 0).
+    Residual after nuclear and wind: 0, 20, 50, 70 MW = 140 MWh.
+
+    - ``top_mwh=100``: LNG takes 100 MWh at 10, coal the other 40 at 40. Objective =
+      nuclear 5 x 200 + LNG 80 x 100 - 70 x 100 + coal 40 x 40 = 1,000 + 1,000 + 1,600 = 3,600 USD;
+      no take-or-pay volume unused.
+    - ``top_mwh=150``: LNG takes all 140 MWh at 10, coal 0: objective 1,000 + 1,400 = 2,400 USD;
+      10 MWh of take-or-pay volume unused.
+    - ``top_mwh=100, coal_max_mwh=30``: coal may give only 30 MWh, so 10 MWh of LNG beyond the
+      contract at 80: objective 1,000 + 1,000 + 1,200 + 800 = 4,000 USD.
+
+    The objective leaves out the contract payment itself (70 x ``top_mwh``, paid whatever the
+    dispatch): it is a constant, the same in every plan.
+    """
+    budgets: list[dict[str, object]] = [{"budget": "lng", "month": 7, "take_or_pay_mwh": top_mwh,
+                                         "take_or_pay_usd_per_mwh": 70.0}]
+    if coal_max_mwh is not None:
+        budgets.append({"budget": "coal", "month": 7, "max_mwh": coal_max_mwh})
+    return _scenario(
+        "take-or-pay", ["A"],
+        gens=[{"name": "A_nuclear", "region": "A", "technology": "nuclear", "capacity_mw": 100.0,
+               "marginal_cost_usd_per_mwh": 5.0, "min_output_pu": 1.0},
+              {"name": "A_wind", "region": "A", "technology": "wind", "capacity_mw": 60.0,
+               "marginal_cost_usd_per_mwh": 0.0, "profile": "wind"},
+              {"name": "A_rlng", "region": "A", "technology": "rlng", "capacity_mw": 100.0,
+               "marginal_cost_usd_per_mwh": 80.0, "budget": "lng"},
+              {"name": "A_coal", "region": "A", "technology": "coal", "capacity_mw": 100.0,
+               "marginal_cost_usd_per_mwh": 40.0, "budget": "coal" if coal_max_mwh is not None else ""}],
+        lines=[], demand={"A": [80.0, 100.0, 100.0, 120.0]}, flex=[],
+        profiles={"wind": [1.0, 0.5, 0.0, 0.0]}, budgets=budgets, availability={"A_nuclear": {7: 0.5}},
+    )
+
+
+__all__ = ["TWO_REGION_OBJECTIVE_USD", "mixed_loads", "must_run_glut", "take_or_pay", "two_region_mining"]

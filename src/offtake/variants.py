@@ -176,7 +176,13 @@ def with_hydrology(s: Scenario, hydrology: str | float) -> Scenario:
     prof = s.profiles_pu.copy()
     if profiles:
         prof[profiles] = (prof[profiles] * f).clip(lower=0.0, upper=1.0)
-    return replace(s, hydro_budgets_mwh=s.hydro_budgets_mwh * f, profiles_pu=prof)
+    hydro_budgets = set(gens.loc[hydro, "budget"].fillna("").astype(str)) - {""}
+    eb = s.energy_budgets.copy()
+    if len(eb):
+        rows = eb.index.get_level_values("budget").isin(sorted(hydro_budgets))
+        eb.loc[rows, "max_mwh"] = eb.loc[rows, "max_mwh"] * f
+        eb.loc[rows, "min_mwh"] = eb.loc[rows, "min_mwh"] * f
+    return replace(s, energy_budgets=eb, profiles_pu=prof)
 
 
 def with_rooftop_solar(s: Scenario, rooftop_solar_growth_mw: float,

@@ -15,7 +15,9 @@ def test_tiny_loads(tmp_path):
     assert s.region_names == ["north", "south"]
     assert len(s.snapshots) == 48
     assert str(s.snapshots.tz) == "Asia/Karachi"
-    assert s.hydro_budgets_mwh.loc["north_hydro", 1] == 372000.0
+    assert s.energy_budgets.loc[("north_hydro", 1), "max_mwh"] == 372000.0
+    assert s.budget_members() == {"north_hydro": ["north_hydro"]}
+    assert list(s.generators["fuel"]) == ["hydro", "gas", "solar"]
     assert s.flex_loads.loc["mining", "kind"] == "interruptible"
 
 
@@ -26,7 +28,7 @@ def _problems(tmp_path, edits):
 
 
 def test_every_problem_listed_at_once(tmp_path):
-    gens = GENERATORS_CSV.replace("south_gas,south,gas,600", "south_gas,west,gas,-600")
+    gens = GENERATORS_CSV.replace("south_gas,south,gas,gas,600", "south_gas,west,gas,gas,-600")
     lines = LINES_CSV + "n-s,north,south,100,100,0\n"
     problems, text = _problems(tmp_path, {"generators.csv": gens, "lines.csv": lines})
     rules = [(p.file, p.row, p.column) for p in problems]

@@ -59,13 +59,32 @@ def _check_bounds(x: PlanInputs, s: Solution) -> list[str]:
                   own - x.reserve_limit_mw)
     out += _where(x, (s.unserved < -_tol(x.demand_mw)) | (s.unserved > x.demand_mw + _tol(x.demand_mw)),
                   "unserved outside [0, demand]", s.unserved)
-    for j, g in enumerate(x.budget_gen):
-        used = np.bincount(x.month - 1, weights=p[:, g] * x.weight_h, minlength=12)
-        over = used > x.budget_mwh[j] + _tol(x.budget_mwh[j])
-        if over.any():
-            mth = int(np.argmax(np.where(over, used - x.budget_mwh[j], -np.inf)))
-            out.append(f"hydro budget exceeded: {x.generators[g]} month {mth + 1} uses {used[mth]:.6g} MWh "
-                       f"of {x.budget_mwh[j, mth]:.6g}")
+    out += _check_budgets(x, s)
+    return out
+
+
+def _check_budgets(x: PlanInputs, s: Solution) -> list[str]:
+    """Monthly energy of every budget within [min_mwh, max_mwh]; take-or-pay taken within [0, min(volume, energy)]."""
+    out: list[str] = []
+    if not len(x.budgets):
+        return out
+    used = x.budget_energy_mwh(s.dispatch)  # (B, 12)
+    present = np.zeros(12, bool)
+    present[x.months_present - 1] = True
+    for what, bad, amount, limit in (
+        ("above max_mwh", (used > x.budget_max_mwh + _tol(np.where(np.isfinite(x.budget_max_mwh), x.budget_max_mwh, 0)))
+         & present, used - x.budget_max_mwh, x.budget_max_mwh),
+        ("below min_mwh", (used < x.budget_min_mwh - _tol(x.budget_min_mwh)) & present, x.budget_min_mwh - used,
+         x.budget_min_mwh),
+    ):
+        for b, mth in zip(*np.nonzero(bad)):
+            out.append(f"energy budget {x.budgets[b]} month {mth + 1}: {used[b, mth]:.6g} MWh is {what} "
+                       f"{limit[b, mth]:.6g} (by {amount[b, mth]:.6g})")
+    top = s.top_taken if s.top_taken.shape == x.top_mwh.shape else np.zeros_like(x.top_mwh)
+    over = (top > np.minimum(x.top_mwh, used) + _tol(x.top_mwh)) | (top < -_tol(x.top_mwh))
+    for b, mth in zip(*np.nonzero(over & present)):
+        out.append(f"take-or-pay {x.budgets[b]} month {mth + 1}: {top[b, mth]:.6g} MWh counted as taken, outside "
+                   f"[0, min(contract {x.top_mwh[b, mth]:.6g}, energy {used[b, mth]:.6g})]")
     return out
 
 

@@ -7,7 +7,8 @@ infeasibility comes from rules that force power or capacity somewhere:
   + corridor export limits);
 - must-run generation above the region's reserve limit (own generation must leave
   ``reserve_margin x demand`` unused);
-- must-run energy of a hydro fleet above its monthly budget;
+- must-run energy of an energy budget's members above its monthly max_mwh, or a
+  monthly min_mwh above what the members can give;
 - flexible-capacity minimums (``min_site_mw``) above the per-region maximum or, summed,
   above the programme cap.
 
@@ -62,11 +63,17 @@ def diagnose(x: PlanInputs) -> list[str]:
     for i in np.flatnonzero(has_gen):
         found += _runs(x, over_reserve[:, i] > EPS_MW, over_reserve[:, i], x.regions[i],
                        f"must-run generation exceeds the reserve limit (available minus {x.reserve_margin:.0%} of demand)")
-    for j, g in enumerate(x.budget_gen):
-        need = np.bincount(x.month - 1, weights=x.min_mw[:, g] * x.weight_h, minlength=12)
-        for mth in np.flatnonzero(need > x.budget_mwh[j] + EPS_MW):
-            found.append(f"{x.generators[g]}, month {mth + 1}: must-run energy {need[mth]:,.0f} MWh exceeds the "
-                         f"hydro budget of {x.budget_mwh[j, mth]:,.0f} MWh")
+    if len(x.budgets):
+        must_e = x.budget_energy_mwh(x.min_mw)  # (B, 12) must-run energy
+        can_e = x.budget_energy_mwh(x.avail_mw)  # most energy the members could give
+        present = np.zeros(12, bool)
+        present[x.months_present - 1] = True
+        for b, mth in zip(*np.nonzero((must_e > x.budget_max_mwh + EPS_MW) & present)):
+            found.append(f"energy budget {x.budgets[b]}, month {mth + 1}: must-run energy {must_e[b, mth]:,.0f} MWh "
+                         f"exceeds the budget's max_mwh of {x.budget_max_mwh[b, mth]:,.0f} MWh")
+        for b, mth in zip(*np.nonzero((x.budget_min_mwh > can_e + EPS_MW) & present)):
+            found.append(f"energy budget {x.budgets[b]}, month {mth + 1}: min_mwh {x.budget_min_mwh[b, mth]:,.0f} MWh "
+                         f"exceeds the {can_e[b, mth]:,.0f} MWh its generators can give in the month's snapshots")
     lo_hi = x.cap_lower_mw > x.cap_upper_mw + EPS_MW
     for i, k in zip(*np.nonzero(lo_hi)):
         found.append(f"{x.regions[i]}, {x.flex[k]}: minimum site {x.cap_lower_mw[i, k]:,.0f} MW exceeds the "

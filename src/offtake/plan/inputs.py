@@ -66,11 +66,16 @@ class PlanInputs:
     gen_region: np.ndarray  # (G,) region index
     gen_technology: list[str]
     capacity_mw: np.ndarray  # (G,)
-    avail_mw: np.ndarray  # (T, G) upper bound of dispatch
+    avail_mw: np.ndarray  # (T, G) upper bound of dispatch (profile or outage rate, times monthly availability)
     min_mw: np.ndarray  # (T, G) must-run lower bound
     cost_usd_per_mwh: np.ndarray  # (G,)
-    budget_gen: np.ndarray  # (B,) generator index of hydro-budget fleets
-    budget_mwh: np.ndarray  # (B, 12) monthly energy budgets
+    gen_fuel: list[str]  # (G,) fuel vocabulary of schema.Fuel
+    budgets: list[str]  # (B,) energy budget names
+    gen_budget: np.ndarray  # (G,) index into ``budgets``, -1 = no budget
+    budget_max_mwh: np.ndarray  # (B, 12) most energy per calendar month [MWh], inf = no limit
+    budget_min_mwh: np.ndarray  # (B, 12) least energy per month [MWh]
+    top_mwh: np.ndarray  # (B, 12) take-or-pay contracted energy per month [MWh]
+    top_usd_per_mwh: np.ndarray  # (B, 12) take-or-pay contract price, paid whether taken or not [USD/MWh]
     lines: list[str]
     line_from: np.ndarray  # (L,) region index
     line_to: np.ndarray  # (L,)
@@ -100,6 +105,28 @@ class PlanInputs:
         return float(self.weight_h.sum()) / HOURS_PER_YEAR
 
     @property
+    def budget_members(self) -> list[np.ndarray]:
+        """Generator indices of each budget."""
+        return [np.flatnonzero(self.gen_budget == b) for b in range(len(self.budgets))]
+
+    @property
+    def months_present(self) -> np.ndarray:
+        """Calendar months (1..12) that have at least one snapshot."""
+        return np.unique(self.month)
+
+    def budget_energy_mwh(self, dispatch: np.ndarray) -> np.ndarray:
+        """(B, 12) energy each budget's members produce per calendar month [MWh] for a (T, G) dispatch."""
+        out = np.zeros((len(self.budgets), 12))
+        if not len(self.budgets):
+            return out
+        e = dispatch * self.weight_h[:, None]  # (T, G) MWh
+        by_month = np.zeros((12, dispatch.shape[1]))
+        np.add.at(by_month, self.month - 1, e)
+        has = self.gen_budget >= 0
+        np.add.at(out, self.gen_budget[has], by_month[:, has].T)
+        return out
+
+    @property
     def allowed(self) -> np.ndarray:
         """(R, K) True where a flexible type may be sited."""
         return self.cap_upper_mw > 0
@@ -113,7 +140,9 @@ class PlanInputs:
         return np.array([k == FlexKind.DEFERRABLE for k in self.flex_kind])
 
 
-def _hourly_arrays(s: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def available_mw(s: Scenario) -> np.ndarray:
+    """(T, G) hourly power each generator can give [MW]: capacity x profile (or x (1 - forced
+    outage rate)) x the month's availability (availability.csv)."""
     gens = s.generators
     cap = gens["capacity_mw"].to_numpy(float)
     T = len(s.snapshots)
@@ -125,6 +154,17 @@ def _hourly_arrays(s: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if missing:
             raise InputError(f"generators.csv names unknown profiles: {', '.join(missing)}")
         avail[:, has] = s.profiles_pu[list(prof[has])].to_numpy(float) * cap[has]
+    table = s.availability_table().to_numpy(float)  # (G, 12)
+    if (table < 1.0).any():
+        snaps = s.snapshots
+        local = snaps.tz_convert(s.config.timezone) if snaps.tz is not None else snaps
+        avail *= table[:, np.asarray(local.month) - 1].T
+    return avail
+
+
+def _hourly_arrays(s: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    gens = s.generators
+    avail = available_mw(s)
     minrun = avail * gens["min_output_pu"].to_numpy(float)
     return s.demand_mw[s.region_names].to_numpy(float), avail, minrun
 
@@ -197,6 +237,31 @@ def _representative_days(s: Scenario, days: int, arrays: list[np.ndarray]) -> tu
     return snaps[rows], np.repeat(w_day, 24), [a[rows] for a in arrays], f"{days} days"
 
 
+def _budget_arrays(s: Scenario) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Budget names, (G,) budget index per generator, and (B, 12) max / min / take-or-pay / price arrays."""
+    gens = s.generators
+    col = gens["budget"].fillna("").astype(str).to_numpy() if "budget" in gens else np.full(len(gens), "")
+    names = list(dict.fromkeys(c for c in col if c))
+    pos = {b: i for i, b in enumerate(names)}
+    gen_budget = np.array([pos.get(c, -1) for c in col], dtype=int)
+    B = len(names)
+    bmax = np.full((B, 12), np.inf)
+    bmin, btop, bprice = np.zeros((B, 12)), np.zeros((B, 12)), np.zeros((B, 12))
+    eb = s.energy_budgets
+    if B and len(eb):
+        keys = eb.index.get_level_values("budget").astype(str)
+        sel = keys.isin(names)
+        rows = eb[sel]
+        bi = np.array([pos[k] for k in keys[sel]], dtype=int)
+        mi = rows.index.get_level_values("month").to_numpy(int) - 1
+        mx = rows["max_mwh"].to_numpy(float)
+        bmax[bi, mi] = np.where(np.isnan(mx), np.inf, mx)
+        bmin[bi, mi] = rows["min_mwh"].fillna(0.0).to_numpy(float)
+        btop[bi, mi] = rows["take_or_pay_mwh"].fillna(0.0).to_numpy(float)
+        bprice[bi, mi] = rows["take_or_pay_usd_per_mwh"].fillna(0.0).to_numpy(float)
+    return names, gen_budget, bmax, bmin, btop, bprice
+
+
 def _flex_value_cost(fl: pd.DataFrame, options: PlanOptions) -> tuple[np.ndarray, np.ndarray]:
     """(value per MWh, yearly cost per MW) of each flexible type [USD]: the lifetime-levelised
     valuation of :mod:`offtake.economics.valuation` (the investor's own figures), or the row's
@@ -222,16 +287,7 @@ def prepare(s: Scenario, options: PlanOptions | None = None) -> PlanInputs:
     local = snaps.tz_convert(s.config.timezone) if snaps.tz is not None else snaps
     month = np.asarray(local.month, dtype=int)
 
-    budget_mask = gens["hydro_budget"].to_numpy(bool)
-    budget_gen = np.flatnonzero(budget_mask)
-    hb = s.hydro_budgets_mwh
-    budget = np.full((len(budget_gen), 12), np.inf)
-    for j, g in enumerate(np.asarray(gens.index)[budget_gen]):
-        if g in hb.index:
-            row = hb.loc[g]
-            for mth in range(1, 13):
-                if mth in row.index and pd.notna(row[mth]):
-                    budget[j, mth - 1] = float(row[mth])
+    budget_names, gen_budget, bmax, bmin, btop, bprice = _budget_arrays(s)
 
     R = len(regions)
     gen_sum = np.zeros((len(snaps), R))
@@ -271,7 +327,8 @@ def prepare(s: Scenario, options: PlanOptions | None = None) -> PlanInputs:
         regions=regions, demand_mw=demand, generators=list(gens.index), gen_region=gen_region,
         gen_technology=list(gens["technology"].astype(str)), capacity_mw=gens["capacity_mw"].to_numpy(float),
         avail_mw=avail, min_mw=minrun, cost_usd_per_mwh=gens["marginal_cost_usd_per_mwh"].to_numpy(float),
-        budget_gen=budget_gen, budget_mwh=budget, lines=list(lines.index),
+        gen_fuel=list(gens["fuel"].astype(str)), budgets=budget_names, gen_budget=gen_budget,
+        budget_max_mwh=bmax, budget_min_mwh=bmin, top_mwh=btop, top_usd_per_mwh=bprice, lines=list(lines.index),
         line_from=lines["from_region"].map(rpos).to_numpy(int), line_to=lines["to_region"].map(rpos).to_numpy(int),
         cap_forward_mw=lines["capacity_forward_mw"].to_numpy(float),
         cap_backward_mw=lines["capacity_backward_mw"].to_numpy(float),
@@ -288,4 +345,4 @@ def prepare(s: Scenario, options: PlanOptions | None = None) -> PlanInputs:
     )
 
 
-__all__ = ["HOURS_PER_YEAR", "PlanInputs", "PlanOptions", "prepare"]
+__all__ = ["HOURS_PER_YEAR", "PlanInputs", "PlanOptions", "available_mw", "prepare"]

@@ -11,14 +11,20 @@ Blocks (name -> dims, unit):
 - ``Flex-backup``         (snapshot, region, flex)        firm loads served by backup [MW]
 - ``Bus-nodal_balance``   (snapshot, region)  ==          its dual is the price [USD/MWh]
 - ``Region-reserve``      (snapshot, region)  <=          own generators leave reserve_margin x demand unused
-- ``Generator-hydro_budget`` (budget_generator, month) <= monthly energy [MWh]
+- ``Budget-max``          (budget, month)     <=  members' energy in the calendar month [MWh] <= max_mwh
+- ``Budget-min``          (budget, month)     >=  members' energy >= min_mwh (must-take)
+- ``Budget-top``          (budget, month)         take-or-pay energy counted as taken [MWh], 0 <= top <= take_or_pay_mwh
+- ``Budget-top_taken``    (budget, month)     <=  top <= members' energy in the month
 - ``Flex-p-upper``        p <= capacity (interruptible, deferrable)
 - ``Flex-firm``           p + backup == capacity (firm)
 - ``Flex-window``         deferrable: energy per window >= (1 - max_off_share) x capacity x window hours
 - ``Flex-programme_cap``  sum of capacity <= programme cap [MW]
 
 Objective [USD, minimised] = generation cost + VOLL x unserved + backup cost
-+ annualised capex x horizon years - value of flexible energy.  Its sign and value
++ annualised capex x horizon years - value of flexible energy - take-or-pay credit
+(contract price x ``Budget-top``: energy up to the contracted volume costs only the
+marginal cost less the contract price, because the contract is paid anyway; the
+payment itself, price x contracted volume, is a constant left out of the objective).  Its sign and value
 equal PyPSA's ``n.objective`` for the network written by :mod:`offtake.plan.pypsa_io`.
 
 Time enters only through ``weight_h`` (hours per snapshot); no loop runs over hours.
@@ -38,6 +44,39 @@ from offtake.scenario.schema import Scenario
 
 def _da(values: np.ndarray, *coords: pd.Index) -> xr.DataArray:
     return xr.DataArray(values, coords=list(coords), dims=[c.name for c in coords])
+
+
+def _add_budgets(m: linopy.Model, x: PlanInputs, p: linopy.Variable, T: pd.Index, G: pd.Index,
+                 w: xr.DataArray) -> linopy.LinearExpression | None:
+    """Monthly energy budgets (max, min) and take-or-pay contracts; returns the take-or-pay credit [USD]."""
+    if not len(x.budgets):
+        return None
+    member = x.gen_budget >= 0
+    Gb = pd.Index(np.asarray(x.generators, dtype=object)[member], name="generator")
+    label = xr.DataArray(np.asarray(x.budgets, dtype=object)[x.gen_budget[member]], coords=[Gb], name="budget")
+    months = xr.DataArray(x.month, coords=[T], name="month")
+    energy = (p.sel(generator=Gb) * w).groupby(label).sum().groupby(months).sum()  # (month, budget) [MWh]
+    present = x.months_present
+    Bi = pd.Index(x.budgets, name="budget")
+    Mi = pd.Index(present, name="month")
+
+    def arr(a: np.ndarray) -> xr.DataArray:
+        return _da(a[:, present - 1], Bi, Mi)
+
+    bmax, bmin, vtop = arr(x.budget_max_mwh), arr(x.budget_min_mwh), arr(x.top_mwh)
+    energy = energy.reindex(budget=Bi, month=Mi)
+    finite = np.isfinite(bmax)
+    if bool(finite.any()):
+        m.add_constraints(energy <= bmax.where(finite, 0.0), name="Budget-max", mask=finite)
+    has_min = bmin > 0
+    if bool(has_min.any()):
+        m.add_constraints(energy >= bmin, name="Budget-min", mask=has_min)
+    has_top = vtop > 0
+    if not bool(has_top.any()):
+        return None
+    top = m.add_variables(lower=0.0, upper=vtop, name="Budget-top")  # upper 0 where no contract
+    m.add_constraints(top - energy <= 0, name="Budget-top_taken", mask=has_top)
+    return (top * arr(x.top_usd_per_mwh)).sum()
 
 
 def build_model(source: Scenario | PlanInputs, options: PlanOptions | None = None) -> linopy.Model:
@@ -88,14 +127,7 @@ def build_model(source: Scenario | PlanInputs, options: PlanOptions | None = Non
     m.add_constraints(gen_by_region.reindex(region=R) <= _da(x.reserve_limit_mw, T, R),
                       name="Region-reserve", mask=has_gen.expand_dims(snapshot=T))
 
-    if len(x.budget_gen):
-        B = pd.Index(np.asarray(x.generators)[x.budget_gen], name="generator")
-        months = xr.DataArray(x.month, coords=[T], name="month")
-        energy = (p.sel(generator=B) * w).groupby(months).sum()
-        present = np.unique(x.month)
-        rhs = _da(x.budget_mwh[:, present - 1], B, pd.Index(present, name="month"))
-        finite = np.isfinite(rhs)
-        m.add_constraints(energy <= rhs.where(finite, 0.0), name="Generator-hydro_budget", mask=finite)
+    top_credit = _add_budgets(m, x, p, T, G, w)
 
     cost = (p * w * _da(x.cost_usd_per_mwh, G)).sum() + (u * w * x.voll_usd_per_mwh).sum()
     if has_flex:
@@ -126,6 +158,8 @@ def build_model(source: Scenario | PlanInputs, options: PlanOptions | None = Non
             m.add_constraints(cap.sum() <= x.programme_cap_mw, name="Flex-programme_cap")
     else:
         obj = cost
+    if top_credit is not None:
+        obj = obj - top_credit
     m.add_objective(obj)
     return m
 

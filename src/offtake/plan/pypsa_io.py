@@ -5,9 +5,8 @@ The network describes the same LP as :func:`offtake.plan.model.build_model`:
 - buses = regions; a region's generators sit on a collector bus ``"<region> gen"`` that
   feeds the region through a lossless link ``"<region> reserve"`` whose time-varying
   limit is the reserve limit (own generation leaves ``reserve_margin x demand`` unused);
-- generators as in the scenario (``p_max_pu`` = availability, ``p_min_pu`` = must-run);
-  a hydro fleet with monthly budgets is split into twelve generators, one per month,
-  each available only in its month and limited by ``e_sum_max`` = that month's budget;
+- generators as in the scenario (``p_max_pu`` = availability, monthly planned outages
+  included; ``p_min_pu`` = must-run), ``carrier`` = technology, fuel in ``n.meta["offtake_fuel"]``;
 - each corridor = two links (forward and backward), ``efficiency = 1 - loss``;
 - unserved demand = generator ``"<region> unserved"`` at the value of lost load;
 - interruptible and deferrable loads = extendable generators with ``p_min_pu = -1``,
@@ -16,12 +15,22 @@ The network describes the same LP as :func:`offtake.plan.model.build_model`:
   fed by a link from the region and by a backup generator at the backup cost;
 - the programme cap = a ``tech_capacity_expansion_limit`` global constraint on carrier ``flex``.
 
-One rule has no native PyPSA component: the deferral window of deferrable loads
-(energy per window >= (1 - max_off_share) x capacity x window hours).  Its data are
-stored in ``n.meta["offtake_windows"]`` and :func:`extra_functionality` adds it; pass
-that hook to ``n.optimize`` (``optimize_network`` does).  Without deferrable loads the
-plain ``n.optimize()`` solves the same problem.  ``n.objective`` then equals the
-planner's objective (no constant offset).
+Two kinds of rule have no native PyPSA component, so their data are stored in
+``n.meta`` (JSON) and :func:`extra_functionality` adds them; pass that hook to
+``n.optimize`` (``optimize_network`` does):
+
+- ``offtake_windows``: the deferral window of deferrable loads (energy per window >=
+  (1 - max_off_share) x capacity x window hours);
+- ``offtake_budgets`` with ``offtake_month`` (calendar month of each snapshot): monthly
+  energy budgets of a group of generators (``Offtake-budget_max-<name>``,
+  ``Offtake-budget_min-<name>``; PyPSA's ``e_sum_max``/``e_sum_min`` and its
+  ``operational_limit`` global constraints only cover the whole horizon, not a month of a
+  group) and take-or-pay contracts (a variable ``Offtake-top-<name>`` per month, at most
+  the contracted energy and at most the members' energy, credited at the contract price in
+  the objective).
+
+Without deferrable loads and budgets the plain ``n.optimize()`` solves the same problem.
+``n.objective`` then equals the planner's objective (no constant offset).
 """
 
 from __future__ import annotations
@@ -61,27 +70,14 @@ def to_pypsa(x: PlanInputs) -> Any:
         n.add("Link", f"{reg} reserve", bus0=f"{reg} gen", bus1=reg, p_nom=p_nom, efficiency=1.0,
               p_max_pu=pd.Series(lim / p_nom, index=snaps), carrier="reserve")
 
-    budget = {int(g) for g in x.budget_gen}
-    plain = [g for g in range(len(x.generators)) if g not in budget]
     cap = np.maximum(x.capacity_mw, 0.0)
     safe = np.where(cap > 0, cap, 1.0)
     names = np.asarray(x.generators, dtype=object)
-    if plain:
-        idx = np.asarray(plain)
-        n.add("Generator", names[idx], bus=[f"{r} gen" for r in regions[x.gen_region[idx]]],
-              p_nom=cap[idx], marginal_cost=x.cost_usd_per_mwh[idx], carrier=[x.gen_technology[g] for g in idx],
-              p_max_pu=pd.DataFrame(x.avail_mw[:, idx] / safe[idx], index=snaps, columns=names[idx]),
-              p_min_pu=pd.DataFrame(x.min_mw[:, idx] / safe[idx], index=snaps, columns=names[idx]))
-    for j, g in enumerate(x.budget_gen):
-        for mth in np.unique(x.month):
-            on = (x.month == mth).astype(float)
-            nm = f"{names[g]} m{mth:02d}"
-            e_max = float(x.budget_mwh[j, mth - 1])
-            n.add("Generator", nm, bus=f"{regions[x.gen_region[g]]} gen", p_nom=cap[g],
-                  marginal_cost=x.cost_usd_per_mwh[g], carrier=x.gen_technology[g],
-                  p_max_pu=pd.Series(x.avail_mw[:, g] / safe[g] * on, index=snaps),
-                  p_min_pu=pd.Series(x.min_mw[:, g] / safe[g] * on, index=snaps),
-                  e_sum_max=e_max if np.isfinite(e_max) else np.inf)
+    if len(names):
+        n.add("Generator", names, bus=[f"{r} gen" for r in regions[x.gen_region]],
+              p_nom=cap, marginal_cost=x.cost_usd_per_mwh, carrier=list(x.gen_technology),
+              p_max_pu=pd.DataFrame(x.avail_mw / safe, index=snaps, columns=names),
+              p_min_pu=pd.DataFrame(x.min_mw / safe, index=snaps, columns=names))
 
     peak = np.maximum(x.demand_mw.max(axis=0), 1.0)
     n.add("Generator", [f"{r} unserved" for r in regions], bus=regions, p_nom=peak,
@@ -120,17 +116,85 @@ def to_pypsa(x: PlanInputs) -> Any:
     if x.programme_cap_mw is not None and x.allowed.any():
         n.add("GlobalConstraint", "programme_cap", type="tech_capacity_expansion_limit",
               carrier_attribute=CARRIER_FLEX, sense="<=", constant=float(x.programme_cap_mw))
-    n.meta = {"offtake_windows": json.dumps(windows), "scenario": x.scenario_name,
-              "resolution": x.resolution, "snapshot_start": [str(t) for t in x.snapshots[:1]]}
+    n.meta = {"offtake_windows": json.dumps(windows), "offtake_budgets": json.dumps(_budget_specs(x)),
+              "offtake_month": json.dumps(x.month.tolist()), "offtake_fuel": json.dumps(dict(zip(x.generators, x.gen_fuel))),
+              "timezone": str(x.snapshots.tz) if x.snapshots.tz is not None else "UTC",
+              "scenario": x.scenario_name, "resolution": x.resolution,
+              "snapshot_start": [str(t) for t in x.snapshots[:1]]}
     return n
 
 
+def _budget_specs(x: PlanInputs) -> list[dict[str, Any]]:
+    """Energy budgets and take-or-pay contracts as plain JSON (months present only)."""
+    out = []
+    for b, members in enumerate(x.budget_members):
+        def per_month(a: np.ndarray, keep: Any) -> dict[str, float]:
+            return {str(mth): float(a[b, mth - 1]) for mth in x.months_present if keep(a[b, mth - 1])}
+
+        out.append({"name": x.budgets[b], "generators": [x.generators[g] for g in members],
+                    "max_mwh": per_month(x.budget_max_mwh, np.isfinite),
+                    "min_mwh": per_month(x.budget_min_mwh, lambda v: v > 0),
+                    "take_or_pay_mwh": per_month(x.top_mwh, lambda v: v > 0),
+                    "take_or_pay_usd_per_mwh": per_month(x.top_usd_per_mwh, lambda v: True)})
+    return out
+
+
+def _meta_list(n: Any, key: str) -> list[Any]:
+    spec = n.meta.get(key, "[]")
+    return json.loads(spec) if isinstance(spec, str) else list(spec)
+
+
 def extra_functionality(n: Any, snapshots: Any) -> None:
-    """Add the deferral-window constraints stored in ``n.meta`` to PyPSA's model."""
+    """Add the deferral windows, energy budgets and take-or-pay contracts stored in ``n.meta``."""
+    _add_windows(n, snapshots)
+    _add_budgets(n, snapshots)
+
+
+def _add_budgets(n: Any, snapshots: Any) -> None:
     import xarray as xr
 
-    spec = n.meta.get("offtake_windows", "[]")
-    windows = json.loads(spec) if isinstance(spec, str) else list(spec)
+    budgets = _meta_list(n, "offtake_budgets")
+    if not budgets:
+        return
+    m = n.model
+    p = m["Generator-p"]
+    snap = list(snapshots)
+    w = xr.DataArray(n.snapshot_weightings.generators.loc[snapshots].to_numpy(), coords={"snapshot": snap},
+                     dims="snapshot")
+    month_all = pd.Series(_meta_list(n, "offtake_month"), index=n.snapshots)
+    month = xr.DataArray(month_all.loc[snapshots].to_numpy(int), coords={"snapshot": snap}, dims="snapshot",
+                         name="month")
+    credit = None
+    for spec in budgets:
+        name = spec["name"]
+        energy = (p.sel(name=spec["generators"]) * w).sum("name").groupby(month).sum()  # (month) [MWh]
+
+        def rhs(key: str) -> xr.DataArray:
+            items = spec[key]
+            return xr.DataArray([float(v) for v in items.values()], coords={"month": [int(k) for k in items]},
+                                dims="month")
+
+        if spec["max_mwh"]:
+            r = rhs("max_mwh")
+            m.add_constraints(energy.sel(month=r["month"]) <= r, name=f"Offtake-budget_max-{name}")
+        if spec["min_mwh"]:
+            r = rhs("min_mwh")
+            m.add_constraints(energy.sel(month=r["month"]) >= r, name=f"Offtake-budget_min-{name}")
+        if spec["take_or_pay_mwh"]:
+            vol = rhs("take_or_pay_mwh")
+            price = rhs("take_or_pay_usd_per_mwh").sel(month=vol["month"])
+            top = m.add_variables(lower=0.0, upper=vol, name=f"Offtake-top-{name}")
+            m.add_constraints(top - energy.sel(month=vol["month"]) <= 0, name=f"Offtake-top_taken-{name}")
+            term = (top * price).sum()
+            credit = term if credit is None else credit + term
+    if credit is not None:
+        m.add_objective(m.objective.expression - credit, overwrite=True)
+
+
+def _add_windows(n: Any, snapshots: Any) -> None:
+    import xarray as xr
+
+    windows = _meta_list(n, "offtake_windows")
     if not windows:
         return
     m = n.model

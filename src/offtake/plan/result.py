@@ -11,6 +11,7 @@ import pandas as pd
 
 from offtake.plan.inputs import PlanInputs
 from offtake.plan.solve import SolveStatus
+from offtake.scenario.schema import FUELS, ZERO_FUEL_COST
 
 TOL_MW = 1e-6
 
@@ -27,6 +28,7 @@ class Solution:
     backup: np.ndarray  # (T, R, K) firm loads served by backup
     capacity: np.ndarray  # (R, K)
     dual_balance: np.ndarray  # (T, R) dual of Bus-nodal_balance [USD per MW of snapshot]
+    top_taken: np.ndarray = field(default_factory=lambda: np.zeros((0, 12)))  # (B, 12) take-or-pay MWh counted as taken
 
 
 def read_solution(m: linopy.Model, x: PlanInputs) -> Solution:
@@ -39,6 +41,10 @@ def read_solution(m: linopy.Model, x: PlanInputs) -> Solution:
         return np.nan_to_num(m.solution[name].transpose(*dims).to_numpy(), nan=0.0)
 
     flows = get("Line-p", (T, L, 2), ("snapshot", "line", "direction"))
+    top = np.zeros((len(x.budgets), 12))
+    if "Budget-top" in m.variables:
+        sol = m.solution["Budget-top"].transpose("budget", "month")
+        top[:, sol["month"].to_numpy().astype(int) - 1] = np.nan_to_num(sol.to_numpy(), nan=0.0)
     return Solution(
         dispatch=get("Generator-p", (T, len(x.generators)), ("snapshot", "generator")),
         flow_forward=flows[:, :, 0], flow_backward=flows[:, :, 1],
@@ -48,6 +54,7 @@ def read_solution(m: linopy.Model, x: PlanInputs) -> Solution:
         capacity=get("Flex-capacity", (R, K), ("region", "flex")),
         dual_balance=np.nan_to_num(m.dual["Bus-nodal_balance"].transpose("snapshot", "region").to_numpy(), nan=0.0)
         if "Bus-nodal_balance" in m.dual else np.full((T, R), np.nan),
+        top_taken=top,
     )
 
 
@@ -64,6 +71,12 @@ class PlanResult:
     - ``price_usd_per_mwh``: snapshot x region, dual of the nodal balance.
     - ``unserved_mw``: snapshot x region, household demand not served.
     - ``weight_h``: hours each snapshot stands for.
+    - ``available_mw``: snapshot x generator, what each fleet could give [MW] (profile or outage
+      rate, times the month's availability): the upper bound of dispatch, same with or without flex.
+    - ``generators``: per generator region, technology, fuel, capacity_mw, marginal_cost_usd_per_mwh,
+      budget, take_or_pay_usd_per_mwh (contract price of its budget, mean over months; 0 if none).
+    - ``budgets``: per (budget, month) max_mwh, min_mwh, take_or_pay_mwh, take_or_pay_usd_per_mwh and,
+      for the plan and the baseline, used_mwh and top_taken_mwh (take-or-pay energy counted as taken).
     - ``objective_usd``: minimised objective, same sign and value as PyPSA's
       ``n.objective`` for the exported network (negative = net value created).
     """
@@ -87,6 +100,9 @@ class PlanResult:
     rounded_sites: tuple[str, ...] = ()
     capacity_bounds_mw: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     baseline_objective_usd: float = float("nan")
+    available_mw: pd.DataFrame | None = None
+    budgets: pd.DataFrame | None = None
+    snapshot_month: pd.Series | None = None  # calendar month (1..12, scenario time zone) of each snapshot
 
     @property
     def horizon_years(self) -> float:
@@ -140,6 +156,112 @@ class PlanResult:
         g["curtailed_hours_per_year"] = g["_wh"] / g["capacity_mw"]
         g["curtailment_rate"] = 1.0 - g["energy_mwh_per_year"] / (g["capacity_mw"] * 8760.0)
         return g.drop(columns="_wh")
+
+    def _dispatch(self, baseline: bool) -> pd.DataFrame:
+        d = self.baseline_dispatch_mw if baseline else self.dispatch_mw
+        if d is None:
+            raise ValueError("the baseline (no flexible loads) was not solved; plan with baseline=True")
+        return d
+
+    def free_by_generator_mw(self, baseline: bool = True) -> tuple[pd.DataFrame, pd.Series]:
+        """Energy that is free to a new load, per snapshot and generator [MW], and its kind per generator.
+
+        Free = available but unused in the dispatch (``baseline=True``: without flexible loads):
+
+        - ``curtailed``: wind and solar fleets, available minus dispatched;
+        - ``spilled``: hydro fleets, available minus dispatched; for a hydro fleet in a budget with
+          a monthly ``max_mwh`` only the budget left unused in the month counts (what the fleet
+          could still give, spread over its snapshots in proportion to its unused power);
+        - ``take_or_pay``: other fuels in a budget with a take-or-pay contract: the contracted
+          energy not taken in the month, spread the same way over the members' unused power
+          (it costs only marginal cost minus the contract price, the rest is paid anyway).
+
+        Returns (snapshot x generator [MW], kind per generator: one of the three or "" = never free).
+        """
+        d = self._dispatch(baseline)
+        if self.available_mw is None or self.budgets is None:
+            raise ValueError("this result carries no availability (made by an older make_result)")
+        avail = self.available_mw.to_numpy()
+        head = np.maximum(avail - d.to_numpy(), 0.0)
+        head[head < TOL_MW] = 0.0
+        gens = self.generators
+        fuel = gens["fuel"].astype(str).to_numpy()
+        budget = gens["budget"].fillna("").astype(str).to_numpy()
+        month = self.snapshot_month.to_numpy(int) if self.snapshot_month is not None else \
+            self.available_mw.index.month.to_numpy()
+        w = self.weight_h.to_numpy()
+        b = self.budgets
+        suffix = "_baseline" if baseline else ""
+        free = np.zeros_like(head)
+        kind = np.full(len(gens), "", dtype=object)
+        zero = np.isin(fuel, list(ZERO_FUEL_COST))
+        capped = set(b.index[b["max_mwh"].notna()].get_level_values("budget")) if len(b) else set()
+        plain = zero & ~np.isin(budget, list(capped))
+        free[:, plain] = head[:, plain]
+        kind[plain] = np.where(fuel[plain] == "hydro", "spilled", "curtailed")
+        for name, rows in (b.groupby(level="budget", sort=False) if len(b) else []):
+            members = np.flatnonzero(budget == name)
+            rows = rows.droplevel("budget")
+            z = members[zero[members]]
+            if name in capped and len(z):  # zero-fuel fleets with an energy budget: unused budget, capped by power
+                left = (rows["max_mwh"] - rows[f"used_mwh{suffix}"]).clip(lower=0.0)
+                _spread(free, head, w, month, z, left)
+                kind[z] = np.where(fuel[z] == "hydro", "spilled", "curtailed")
+            nz = members[~zero[members]]
+            if len(nz) and (rows["take_or_pay_mwh"] > 0).any():
+                left = (rows["take_or_pay_mwh"] - rows[f"top_taken_mwh{suffix}"]).clip(lower=0.0)
+                _spread(free, head, w, month, nz, left)
+                kind[nz] = "take_or_pay"
+        return (pd.DataFrame(free, index=d.index, columns=d.columns),
+                pd.Series(kind, index=gens.index, name="free_kind"))
+
+    def free_mw(self, baseline: bool = True) -> pd.DataFrame:
+        """Free energy (see :meth:`free_by_generator_mw`) per snapshot and (region, fuel, kind) [MW].
+
+        Only (region, fuel, kind) combinations with at least one eligible generator are columns.
+        Energy over the horizon = ``free_mw().mul(weight_h, axis=0).sum()`` [MWh].
+        """
+        free, kind = self.free_by_generator_mw(baseline)
+        gens = self.generators
+        keep = kind != ""
+        cols = pd.MultiIndex.from_arrays([gens["region"][keep], gens["fuel"][keep], kind[keep]],
+                                         names=["region", "fuel", "kind"])
+        out = pd.DataFrame(free.loc[:, keep].to_numpy(), index=free.index, columns=cols)
+        return out.T.groupby(level=[0, 1, 2], sort=True).sum().T
+
+    def take_or_pay(self, baseline: bool = True) -> pd.DataFrame:
+        """Per (budget, month) with a contract: contracted, taken and unused energy [MWh] and the price [USD/MWh]."""
+        b = self.budgets
+        cols = ["contracted_mwh", "taken_mwh", "unused_mwh", "take_or_pay_usd_per_mwh"]
+        if b is None or not len(b) or not (b["take_or_pay_mwh"] > 0).any():
+            return pd.DataFrame(columns=cols)
+        top = b[b["take_or_pay_mwh"] > 0]
+        taken = top["top_taken_mwh_baseline" if baseline else "top_taken_mwh"]
+        return pd.DataFrame({"contracted_mwh": top["take_or_pay_mwh"], "taken_mwh": taken,
+                             "unused_mwh": (top["take_or_pay_mwh"] - taken).clip(lower=0.0),
+                             "take_or_pay_usd_per_mwh": top["take_or_pay_usd_per_mwh"]})
+
+    def fuel_mix(self) -> pd.DataFrame:
+        """Generation per fuel of the vocabulary, annualised [MWh/yr]: ``fuel`` (index),
+        ``baseline_mwh_per_year`` (no flexible loads; NaN if not solved), ``with_flex_mwh_per_year``.
+
+        Every fuel of :data:`offtake.scenario.schema.FUELS` is a row (0 where the scenario has none).
+        Annualised = energy over the snapshots x 8,760 / hours they stand for, at any resolution.
+        """
+        w = self.weight_h.to_numpy()[:, None]
+        years = self.horizon_years
+        fuel = self.generators["fuel"].astype(str)
+
+        def per_fuel(d: pd.DataFrame | None) -> pd.Series:
+            if d is None:
+                return pd.Series(np.nan, index=list(FUELS))
+            e = pd.Series((d.to_numpy() * w).sum(axis=0) / years, index=d.columns)
+            return e.groupby(fuel.reindex(d.columns)).sum().reindex(list(FUELS), fill_value=0.0)
+
+        out = pd.DataFrame({"baseline_mwh_per_year": per_fuel(self.baseline_dispatch_mw),
+                            "with_flex_mwh_per_year": per_fuel(self.dispatch_mw)})
+        out.index.name = "fuel"
+        return out
 
     def generation_by_fuel(self) -> pd.DataFrame:
         """Per technology: MWh/yr and cost USD/yr before and after, the extra, and utilisation.
@@ -205,6 +327,46 @@ class PlanResult:
         return json.dumps(self.summary(), indent=2, allow_nan=True, default=float)
 
 
+def _spread(free: np.ndarray, head: np.ndarray, w: np.ndarray, month: np.ndarray, cols: np.ndarray,
+            left_mwh: pd.Series) -> None:
+    """Add each month's ``left_mwh`` to ``free[:, cols]`` in proportion to unused power, never above it."""
+    for mth, left in left_mwh.items():
+        if left <= 0:
+            continue
+        sel = month == int(mth)
+        h = head[np.ix_(sel, cols)]
+        room = float((h * w[sel, None]).sum())
+        if room <= 0:
+            continue
+        free[np.ix_(sel, cols)] += h * min(1.0, float(left) / room)
+
+
+def _budget_table(x: PlanInputs, sol: Solution, baseline: Solution | None) -> pd.DataFrame:
+    present = x.months_present
+    idx = pd.MultiIndex.from_product([x.budgets, present], names=["budget", "month"])
+    if not len(x.budgets):
+        return pd.DataFrame(columns=["max_mwh", "min_mwh", "take_or_pay_mwh", "take_or_pay_usd_per_mwh", "used_mwh",
+                                     "top_taken_mwh", "used_mwh_baseline", "top_taken_mwh_baseline"], index=idx)
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a[:, present - 1].ravel()
+
+    def top(s: Solution | None) -> np.ndarray:
+        if s is None or s.top_taken.shape != x.top_mwh.shape:
+            return np.full(len(idx), np.nan)
+        return flat(s.top_taken)
+
+    out = pd.DataFrame({
+        "max_mwh": np.where(np.isfinite(flat(x.budget_max_mwh)), flat(x.budget_max_mwh), np.nan),
+        "min_mwh": flat(x.budget_min_mwh), "take_or_pay_mwh": flat(x.top_mwh),
+        "take_or_pay_usd_per_mwh": flat(x.top_usd_per_mwh),
+        "used_mwh": flat(x.budget_energy_mwh(sol.dispatch)), "top_taken_mwh": top(sol),
+        "used_mwh_baseline": flat(x.budget_energy_mwh(baseline.dispatch)) if baseline is not None else np.nan,
+        "top_taken_mwh_baseline": top(baseline),
+    }, index=idx)
+    return out
+
+
 def make_result(x: PlanInputs, sol: Solution, status: SolveStatus, objective_usd: float, generators: pd.DataFrame,
                 baseline: Solution | None, timings_s: dict[str, float], rounded: tuple[str, ...] = (),
                 bounds: dict[tuple[str, str], tuple[float, float]] | None = None,
@@ -212,6 +374,16 @@ def make_result(x: PlanInputs, sol: Solution, status: SolveStatus, objective_usd
     idx = x.snapshots
     pairs = pd.MultiIndex.from_product([x.regions, x.flex], names=["region", "flex"])
     T = len(idx)
+    gens = generators.reindex(x.generators).copy()
+    gens["region"] = np.asarray(x.regions, dtype=object)[x.gen_region]
+    gens["fuel"] = x.gen_fuel
+    gens["budget"] = [x.budgets[b] if b >= 0 else "" for b in x.gen_budget]
+    price = np.zeros(len(x.generators))
+    for b, members in enumerate(x.budget_members):
+        has = x.top_mwh[b] > 0
+        price[members] = float(x.top_usd_per_mwh[b, has].mean()) if has.any() else 0.0
+    gens["take_or_pay_usd_per_mwh"] = price
+    gens.index.name = "generator"
     return PlanResult(
         scenario_name=x.scenario_name, resolution=x.resolution, status=status, objective_usd=objective_usd,
         capacity_mw=pd.DataFrame(np.maximum(sol.capacity, 0.0) + 0.0, index=pd.Index(x.regions, name="region"),
@@ -223,9 +395,12 @@ def make_result(x: PlanInputs, sol: Solution, status: SolveStatus, objective_usd
         flow_mw=pd.DataFrame(sol.flow_forward - sol.flow_backward, index=idx, columns=x.lines),
         price_usd_per_mwh=pd.DataFrame(sol.dual_balance / x.weight_h[:, None], index=idx, columns=x.regions),
         unserved_mw=pd.DataFrame(sol.unserved, index=idx, columns=x.regions),
-        weight_h=pd.Series(x.weight_h, index=idx, name="weight_h"), generators=generators,
+        weight_h=pd.Series(x.weight_h, index=idx, name="weight_h"), generators=gens,
         flex_kind={f: str(k) for f, k in zip(x.flex, x.flex_kind)}, timings_s=timings_s, rounded_sites=rounded,
         capacity_bounds_mw=dict(bounds or {}), baseline_objective_usd=baseline_objective_usd,
+        available_mw=pd.DataFrame(x.avail_mw, index=idx, columns=x.generators),
+        budgets=_budget_table(x, sol, baseline),
+        snapshot_month=pd.Series(x.month, index=idx, name="month"),
     )
 
 

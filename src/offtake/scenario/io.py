@@ -16,19 +16,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from offtake.errors import InputError, NotFoundError, ProblemCollector
+from offtake.scenario.bounds import (
+    check_config,
+    check_demand_vs_capacity,
+    check_series,
+    check_table,
+    parse_overrides,
+)
 from offtake.scenario.schema import (
+    FUELS,
+    AvailabilityRow,
+    EnergyBudgetRow,
     FlexLoadRow,
     GeneratorRow,
-    HydroBudgetRow,
     LineRow,
     RegionRow,
     Scenario,
     ScenarioConfig,
+    empty_energy_budgets,
 )
+from offtake.scenario.yamlsafe import load_yaml
 
 DEFAULT_SCENARIO = "pakistan-2025"
 _MAX_PER_RULE = 10  # list at most this many offenders of one rule in one file
@@ -76,12 +86,10 @@ def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
     cfg_file = folder / "scenario.yaml"
     if not cfg_file.is_file():
         raise InputError(f"{folder}: no scenario.yaml in this folder")
-    try:
-        raw = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"scenario.yaml: not valid YAML: {exc}") from None
+    raw = load_yaml(cfg_file, label="scenario.yaml")  # bounded: depth, aliases, duplicate keys, size
     if not isinstance(raw, dict):
         raise InputError("scenario.yaml: expected a mapping of settings at the top level")
+    bounds = parse_overrides(raw.pop("bounds", None), pc)  # plausibility bounds (scenario/bounds.py)
     config = _validate_model(ScenarioConfig, raw, "scenario.yaml", None, pc)
     if config is None:
         pc.raise_if_any(f"scenario in {folder} is not valid")
@@ -91,12 +99,23 @@ def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
 
     raw: dict[str, pd.DataFrame] = {}
     regions = _read_table(folder, files.regions, RegionRow, pc, raw=raw)
-    gens = _read_table(folder, files.generators, GeneratorRow, pc, raw=raw)
+    gens = _read_table(folder, files.generators, GeneratorRow, pc, raw=raw, retired=_RETIRED_GENERATOR_COLUMNS)
     lines = _read_table(folder, files.lines, LineRow, pc, raw=raw)
-    budgets = _read_table(folder, files.hydro_budgets, HydroBudgetRow, pc, optional=True)
+    if (folder / files.hydro_budgets).is_file():
+        pc.add(files.hydro_budgets, f"this file is no longer read: move its rows to {files.energy_budgets} "
+               f"(columns budget,month,max_mwh: budget = the generator's name, max_mwh = energy_mwh) and set that "
+               f"name in the generator's 'budget' column of {files.generators} (docs/scenario-format.md)")
+    budgets = _read_table(folder, files.energy_budgets, EnergyBudgetRow, pc, optional=True, raw=raw)
+    avail = _read_table(folder, files.availability, AvailabilityRow, pc, optional=True, raw=raw)
     flex = _read_table(folder, files.flex_loads, FlexLoadRow, pc, optional=True)
     demand = _read_series(folder, files.demand, tz, pc, kind="demand")
     profiles = _read_series(folder, files.profiles, tz, pc, kind="profile", optional=True)
+    check_config(config, bounds, pc)
+    for table, table_file in ((gens, files.generators), (lines, files.lines), (budgets, files.energy_budgets),
+                              (flex, files.flex_loads)):
+        check_table(table, table_file, bounds, pc)
+    check_series(demand, files.demand, "demand_mw", bounds, pc)
+    check_demand_vs_capacity(demand, gens, files.demand, files.generators, bounds, pc)
 
     region_set = set(regions.index) if regions is not None else set()
     # references are checked on the raw rows, so a row with several problems reports them all
@@ -105,7 +124,7 @@ def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
     if regions is not None and files.lines in raw:
         _check_refs(raw[files.lines], "from_region", region_set, files.lines, "region", pc)
         _check_refs(raw[files.lines], "to_region", region_set, files.lines, "region", pc)
-        for i, (name, row) in enumerate(lines.iterrows()):
+        for i, (name, row) in enumerate(lines.iterrows() if lines is not None else ()):
             if row.from_region == row.to_region:
                 pc.add(files.lines, "a line must join two different regions", int(row["_line"]), "to_region", row.to_region)
     if flex is not None and regions is not None:
@@ -132,21 +151,32 @@ def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
         years = sorted(set(demand.index.year))
         if years != sorted(set(config.years)):
             pc.add("scenario.yaml", f"'years' says {sorted(config.years)} but {files.demand} covers {years}", column="years")
-    budget_wide = pd.DataFrame(columns=range(1, 13), dtype=float)
-    if gens is not None:
-        hydro_gens = set(gens.index[gens["hydro_budget"]])
-        if budgets is not None:
-            for _, row in budgets.iterrows():
-                if row["generator"] not in hydro_gens:
-                    pc.add(files.hydro_budgets, f"generator {row['generator']!r} is not a hydro_budget generator in {files.generators}", int(row["_line"]), "generator", row["generator"])
-            dup = budgets.duplicated(["generator", "month"], keep="first")
-            for _, row in budgets[dup].iterrows():
-                pc.add(files.hydro_budgets, "duplicate (generator, month)", int(row["_line"]), "month", row["month"])
-            budget_wide = budgets.pivot_table(index="generator", columns="month", values="energy_mwh", aggfunc="sum")
-            budget_wide = budget_wide.reindex(columns=range(1, 13))
-        for g in sorted(hydro_gens):
-            if g not in budget_wide.index or budget_wide.loc[g].isna().any():
-                pc.add(files.hydro_budgets, f"hydro_budget generator {g!r} needs an energy_mwh for each month 1..12")
+    if gens is not None and gens.empty and files.generators in raw:
+        pc.add(files.generators, "no generators: at least one row is required", 1)
+    # names as written, so a generator row with another problem still counts (no cascade of errors)
+    raw_gens = raw.get(files.generators)
+    gen_names = set(raw_gens["name"].astype(str).str.strip()) if raw_gens is not None else set()
+    budget_names = (set(raw_gens["budget"].astype(str).str.strip()) - {""}
+                    if raw_gens is not None and "budget" in raw_gens else set())
+    budget_table = empty_energy_budgets()
+    if budgets is not None and raw_gens is not None and len(raw_gens):  # no generators: reported once above
+        budget_table = _check_budgets(budgets, gens, raw_gens, files.energy_budgets, files.generators, pc)
+    elif budget_names and raw_gens is not None and not (folder / files.energy_budgets).is_file():
+        for _, row in raw_gens[raw_gens["budget"].astype(str).str.strip() != ""].head(_MAX_PER_RULE).iterrows():
+            pc.add(files.generators, f"budget {row['budget']!r} has no rows in {files.energy_budgets} (file not found)",
+                   int(row["_line"]), "budget", row["budget"])
+    avail_wide = pd.DataFrame(columns=range(1, 13), dtype=float)
+    if avail is not None:
+        stray = avail[~avail["generator"].isin(gen_names)] if raw_gens is not None else avail.iloc[:0]
+        for gen, rows in stray.groupby("generator", sort=False):
+            pc.add(files.availability, f"generator {gen!r} is not in {files.generators} (lines "
+                   f"{_lines_text(rows)})", int(rows["_line"].iloc[0]), "generator", gen)
+        dup = avail.duplicated(["generator", "month"], keep="first")
+        for _, row in avail[dup].head(_MAX_PER_RULE).iterrows():
+            pc.add(files.availability, "duplicate (generator, month)", int(row["_line"]), "month", row["month"])
+        avail_wide = avail[~dup].pivot_table(index="generator", columns="month", values="available_pu", aggfunc="first")
+        avail_wide = avail_wide.reindex(columns=range(1, 13))
+        avail_wide.index.name = "generator"
     if not region_set and regions is not None:
         pc.add(files.regions, "at least one region is required")
     pc.raise_if_any(f"scenario '{config.name}' in {folder} is not valid")
@@ -170,10 +200,64 @@ def load_scenario(source: str | os.PathLike[str] | None = None) -> Scenario:
         lines=drop(lines, []),
         demand_mw=demand,
         profiles_pu=profiles,
-        hydro_budgets_mwh=budget_wide.astype(float),
         flex_loads=flex_df,
         source=str(folder),
+        energy_budgets=budget_table,
+        availability_pu=avail_wide.reindex(list(gens.index)).dropna(how="all").fillna(1.0).astype(float),
     )
+
+
+_RETIRED_GENERATOR_COLUMNS = {
+    "hydro_budget": "column 'hydro_budget' is no longer read: give the generator a 'budget' name and list that "
+                    "budget's monthly energy (max_mwh) in energy_budgets.csv (docs/scenario-format.md)",
+}
+
+
+def _lines_text(rows: pd.DataFrame) -> str:
+    head = ", ".join(str(v) for v in rows["_line"].head(_MAX_PER_RULE))
+    return head + (" ..." if len(rows) > _MAX_PER_RULE else "")
+
+
+def _check_budgets(budgets: pd.DataFrame, gens: pd.DataFrame | None, raw_gens: pd.DataFrame, file: str,
+                   gen_file: str, pc: ProblemCollector) -> pd.DataFrame:
+    """Cross-check energy_budgets.csv against the generators' ``budget`` column; return the (budget, month) table."""
+    named = raw_gens["budget"].astype(str).str.strip() if "budget" in raw_gens else pd.Series("", index=raw_gens.index)
+    budget_names = set(named) - {""}
+    no_rows = raw_gens[(named != "") & ~named.isin(set(budgets["budget"]))]
+    for _, row in no_rows.head(_MAX_PER_RULE).iterrows():
+        pc.add(gen_file, f"budget {row['budget']!r} has no rows in {file}", int(row["_line"]), "budget", row["budget"])
+    stray = budgets[~budgets["budget"].isin(budget_names)]
+    for name, rows in stray.groupby("budget", sort=False):
+        pc.add(file, f"budget {name!r} is named by no generator's 'budget' column in {gen_file} (lines "
+               f"{_lines_text(rows)})", int(rows["_line"].iloc[0]), "budget", name)
+    dup = budgets.duplicated(["budget", "month"], keep="first")
+    for _, row in budgets[dup].head(_MAX_PER_RULE).iterrows():
+        pc.add(file, "duplicate (budget, month)", int(row["_line"]), "month", row["month"])
+    b = budgets[~dup]
+    bad = b["max_mwh"].notna() & (b["min_mwh"] > b["max_mwh"])
+    for _, row in b[bad].head(_MAX_PER_RULE).iterrows():
+        pc.add(file, f"min_mwh {row['min_mwh']:g} is above max_mwh {row['max_mwh']:g}", int(row["_line"]), "min_mwh",
+               row["min_mwh"])
+    bad = b["max_mwh"].notna() & (b["take_or_pay_mwh"] > b["max_mwh"])
+    for _, row in b[bad].head(_MAX_PER_RULE).iterrows():
+        pc.add(file, f"take_or_pay_mwh {row['take_or_pay_mwh']:g} is above max_mwh {row['max_mwh']:g} (the contract "
+               "could never be taken)", int(row["_line"]), "take_or_pay_mwh", row["take_or_pay_mwh"])
+    bad = (b["take_or_pay_usd_per_mwh"] > 0) & (b["take_or_pay_mwh"] <= 0)
+    for _, row in b[bad].head(_MAX_PER_RULE).iterrows():
+        pc.add(file, "take_or_pay_usd_per_mwh is set but take_or_pay_mwh is 0", int(row["_line"]),
+               "take_or_pay_usd_per_mwh", row["take_or_pay_usd_per_mwh"])
+    if gens is not None and len(gens):
+        cheapest = gens[gens["budget"] != ""].groupby("budget")["marginal_cost_usd_per_mwh"].min()
+        price = b.set_index("budget")["take_or_pay_usd_per_mwh"]
+        over = price[(price > 0) & (price > cheapest.reindex(price.index).fillna(np.inf) + 1e-9)]
+        for name in dict.fromkeys(over.index):
+            row = b[(b["budget"] == name) & (b["take_or_pay_usd_per_mwh"] > cheapest[name] + 1e-9)].iloc[0]
+            pc.add(file, f"take_or_pay_usd_per_mwh {row['take_or_pay_usd_per_mwh']:g} is above the marginal cost of "
+                   f"budget {name!r}'s cheapest member ({cheapest[name]:g} USD/MWh in {gen_file}); the contract "
+                   "price is the part of the marginal cost paid anyway", int(row["_line"]), "take_or_pay_usd_per_mwh",
+                   row["take_or_pay_usd_per_mwh"])
+    out = b.drop(columns=["_line"]).set_index(["budget", "month"]).sort_index()
+    return out[["max_mwh", "min_mwh", "take_or_pay_mwh", "take_or_pay_usd_per_mwh"]].astype(float)
 
 
 def _validate_model(model: type[BaseModel], data: dict[str, Any], file: str, line: int | None, pc: ProblemCollector) -> Any:
@@ -195,14 +279,20 @@ def _read_csv(path: Path, file: str, pc: ProblemCollector, **kw: Any) -> pd.Data
         return pd.read_csv(path, skipinitialspace=True, **kw)
     except pd.errors.EmptyDataError:
         pc.add(file, "file is empty (a header row is required)")
+    except OSError as exc:  # unreadable (permissions, I/O error, a folder of that name)
+        pc.add(file, f"cannot read the file: {exc.strerror or type(exc).__name__}")
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         pc.add(file, f"not a readable CSV file: {str(exc).strip()}")
     return None
 
 
 def _read_table(folder: Path, file: str, model: type[BaseModel], pc: ProblemCollector, optional: bool = False,
-                raw: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
+                raw: dict[str, pd.DataFrame] | None = None,
+                retired: dict[str, str] | None = None) -> pd.DataFrame | None:
     path = folder / file
+    if path.is_dir():
+        pc.add(file, "is a folder; a CSV file is required here")
+        return None
     if not path.is_file():
         if not optional:
             pc.add(file, "file not found")
@@ -211,10 +301,15 @@ def _read_table(folder: Path, file: str, model: type[BaseModel], pc: ProblemColl
     if df is None:
         return None
     df.columns = [str(c).strip() for c in df.columns]
+    for col, why in (retired or {}).items():  # an old-format column: one clear problem, then read the rest
+        if col in df.columns:
+            pc.add(file, why, 1, col)
+            df = df.drop(columns=[col])
     required = [n for n, f in model.model_fields.items() if f.is_required()]
     missing = [c for c in required if c not in df.columns]
     if missing:
-        pc.add(file, f"missing required column(s) {missing}", 1)
+        hint = f" ('fuel' is one of: {', '.join(FUELS)})" if "fuel" in missing else ""
+        pc.add(file, f"missing required column(s) {missing}{hint}", 1)
         return None
     if raw is not None:
         raw[file] = df.assign(_line=np.arange(2, len(df) + 2))
@@ -254,6 +349,9 @@ def _check_refs(df: pd.DataFrame, column: str, known: set[str], file: str, what:
 def _read_series(folder: Path, file: str, tz: str, pc: ProblemCollector, kind: str, optional: bool = False) -> pd.DataFrame | None:
     """Read a wide hourly table: a ``timestamp`` column plus one numeric column per series."""
     path = folder / file
+    if path.is_dir():
+        pc.add(file, "is a folder; a CSV file is required here")
+        return None
     if not path.is_file():
         if not optional:
             pc.add(file, "file not found")
@@ -271,7 +369,11 @@ def _read_series(folder: Path, file: str, tz: str, pc: ProblemCollector, kind: s
     index = parse_timestamps(df["timestamp"], tz, file, pc)
     values = df.drop(columns=["timestamp"])
     ok = True
-    for col in values.columns:
+    # fast path (wide tables: one column per generator): all numeric, finite and in range -> nothing to report
+    numeric = all(pd.api.types.is_numeric_dtype(t) for t in values.dtypes)
+    arr = values.to_numpy(dtype=float) if numeric else None
+    clean = arr is not None and bool(np.isfinite(arr).all() and (arr >= 0).all() and (kind != "profile" or (arr <= 1).all()))
+    for col in ([] if clean else values.columns):
         num = pd.to_numeric(values[col], errors="coerce")
         not_num = num.isna() & values[col].notna() & ~values[col].astype(str).str.strip().str.lower().isin(["nan", ""])
         nan = num.isna() & ~not_num

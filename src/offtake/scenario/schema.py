@@ -10,7 +10,7 @@ Units live in field names: ``_mw`` (MW), ``_mwh`` (MWh), ``_pu`` (per unit, 0..1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated
 
@@ -35,24 +35,46 @@ class RegionRow(_Row):
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
 
 
+class Fuel(StrEnum):
+    """What a generator burns or harvests (fixed vocabulary; ``technology`` stays free text)."""
+
+    HYDRO = "hydro"
+    NUCLEAR = "nuclear"
+    RLNG = "rlng"  # regasified imported LNG
+    GAS = "gas"  # domestic natural gas
+    COAL_LOCAL = "coal_local"  # Thar lignite
+    COAL_IMPORTED = "coal_imported"
+    OIL = "oil"  # residual fuel oil, diesel
+    WIND = "wind"
+    SOLAR = "solar"
+    BAGASSE = "bagasse"  # sugar-cane residue, biomass
+
+
+FUELS: tuple[str, ...] = tuple(f.value for f in Fuel)
+# fuels whose unused available energy is lost, not saved (spill / curtailment, free to a new load)
+ZERO_FUEL_COST: frozenset[str] = frozenset({"hydro", "wind", "solar"})
+
+
 class GeneratorRow(_Row):
     """One row of ``generators.csv``: an aggregated fleet of one technology in one region.
 
     Available power in hour t [MW] = capacity_mw * profile_t (when ``profile`` names a
-    column of profiles.csv) or capacity_mw * (1 - forced_outage_rate) otherwise;
-    hydro fleets with ``hydro_budget`` true are further limited by their monthly
-    energy in hydro_budgets.csv.
+    column of profiles.csv) or capacity_mw * (1 - forced_outage_rate) otherwise, times the
+    month's ``available_pu`` in availability.csv (planned outages, refuelling).  A fleet
+    with a ``budget`` shares that budget's monthly energy limits and take-or-pay contract
+    (energy_budgets.csv) with the other members of the budget.
     """
 
     name: Name
     region: Name
     technology: Name
+    fuel: Fuel
     capacity_mw: NonNeg
     marginal_cost_usd_per_mwh: Annotated[float, Field(ge=-1000, le=10000, allow_inf_nan=False)]
     min_output_pu: Share = 0.0
     forced_outage_rate: Share = 0.0
     profile: str = ""
-    hydro_budget: bool = False
+    budget: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")] = ""
 
 
 class LineRow(_Row):
@@ -66,12 +88,31 @@ class LineRow(_Row):
     loss_pu: Annotated[float, Field(ge=0, lt=0.5, allow_inf_nan=False)] = 0.0
 
 
-class HydroBudgetRow(_Row):
-    """One row of ``hydro_budgets.csv``: energy a hydro fleet may generate in a month."""
+class EnergyBudgetRow(_Row):
+    """One row of ``energy_budgets.csv``: a budget's energy limits in one calendar month.
+
+    The members of budget ``budget`` are the generators naming it in their ``budget`` column.
+    ``max_mwh``: most energy the members may produce in the month (empty = no limit);
+    ``min_mwh``: least they must produce; ``take_or_pay_mwh``: energy of a take-or-pay
+    contract, paid whether taken or not at ``take_or_pay_usd_per_mwh`` (per MWh of
+    electricity), so up to that volume the members' energy costs the system only
+    ``marginal_cost_usd_per_mwh - take_or_pay_usd_per_mwh``.
+    """
+
+    budget: Name
+    month: Annotated[int, Field(ge=1, le=12)]
+    max_mwh: NonNeg | None = None
+    min_mwh: NonNeg = 0.0
+    take_or_pay_mwh: NonNeg = 0.0
+    take_or_pay_usd_per_mwh: NonNeg = 0.0
+
+
+class AvailabilityRow(_Row):
+    """One row of ``availability.csv``: share of a generator's availability left in a month."""
 
     generator: Name
     month: Annotated[int, Field(ge=1, le=12)]
-    energy_mwh: NonNeg
+    available_pu: Share
 
 
 class FlexKind(StrEnum):
@@ -145,8 +186,10 @@ class Files(_Row):
     lines: str = "lines.csv"
     demand: str = "demand.csv"
     profiles: str = "profiles.csv"
-    hydro_budgets: str = "hydro_budgets.csv"
+    energy_budgets: str = "energy_budgets.csv"
+    availability: str = "availability.csv"
     flex_loads: str = "flex_loads.csv"
+    hydro_budgets: str = "hydro_budgets.csv"  # retired format: refused with a migration hint
 
 
 class ScenarioConfig(_Row):
@@ -176,6 +219,20 @@ class ScenarioConfig(_Row):
         return v
 
 
+BUDGET_COLUMNS = ["max_mwh", "min_mwh", "take_or_pay_mwh", "take_or_pay_usd_per_mwh"]
+
+
+def empty_energy_budgets() -> pd.DataFrame:
+    """An energy-budget table with no rows (index (budget, month))."""
+    idx = pd.MultiIndex.from_arrays([pd.Index([], dtype=object), pd.Index([], dtype=int)], names=["budget", "month"])
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in BUDGET_COLUMNS}, index=idx)
+
+
+def full_availability(generators: pd.Index | list[str]) -> pd.DataFrame:
+    """Availability table of 1.0 for every generator and month (no planned outages)."""
+    return pd.DataFrame(1.0, index=pd.Index(list(generators), name="generator"), columns=range(1, 13))
+
+
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A validated, immutable scenario.
@@ -187,7 +244,11 @@ class Scenario:
     - ``lines``: DataFrame indexed by line name.
     - ``demand_mw``: DataFrame, tz-aware hourly DatetimeIndex ``snapshot``, one column per region [MW].
     - ``profiles_pu``: DataFrame, same index, one column per availability profile [per unit].
-    - ``hydro_budgets_mwh``: DataFrame indexed by generator, columns months 1..12 [MWh].
+    - ``energy_budgets``: DataFrame indexed by (budget, month) with columns ``max_mwh`` (NaN = no
+      limit), ``min_mwh``, ``take_or_pay_mwh``, ``take_or_pay_usd_per_mwh``; members are the
+      generators whose ``budget`` column names the budget.
+    - ``availability_pu``: DataFrame indexed by generator, columns months 1..12 [per unit]; a
+      generator or month not in it is fully available (use :meth:`availability_table`).
     - ``flex_loads``: DataFrame indexed by flexible-load type name.
     """
 
@@ -197,9 +258,10 @@ class Scenario:
     lines: pd.DataFrame
     demand_mw: pd.DataFrame
     profiles_pu: pd.DataFrame
-    hydro_budgets_mwh: pd.DataFrame
     flex_loads: pd.DataFrame
     source: str = ""
+    energy_budgets: pd.DataFrame = field(default_factory=empty_energy_budgets)
+    availability_pu: pd.DataFrame = field(default_factory=lambda: full_availability([]))
 
     @property
     def name(self) -> str:
@@ -212,6 +274,16 @@ class Scenario:
     @property
     def region_names(self) -> list[str]:
         return list(self.regions.index)
+
+    def availability_table(self) -> pd.DataFrame:
+        """Monthly availability [pu] of every generator (generator x months 1..12, 1 where not given)."""
+        a = self.availability_pu.reindex(index=self.generators.index, columns=range(1, 13))
+        return a.fillna(1.0).astype(float)
+
+    def budget_members(self) -> dict[str, list[str]]:
+        """Budget name -> generator names drawing on it (in generators.csv order)."""
+        b = self.generators["budget"].fillna("").astype(str) if "budget" in self.generators else pd.Series(dtype=str)
+        return {name: list(idx) for name, idx in b[b != ""].groupby(b[b != ""], sort=False).groups.items()}
 
     def snapshot_weight_h(self) -> pd.Series:
         """Hours each snapshot stands for (1.0 for an hourly scenario)."""

@@ -26,10 +26,10 @@ programme_cap_mw: 500
 REGIONS_CSV = "name,description,lat,lon\nnorth,hydro region,34,72\nsouth,load centre,25,67\n"
 
 GENERATORS_CSV = """\
-name,region,technology,capacity_mw,marginal_cost_usd_per_mwh,min_output_pu,forced_outage_rate,profile,hydro_budget
-north_hydro,north,hydro,1000,1,0,0,,true
-south_gas,south,gas,600,80,0,0.1,,false
-south_solar,south,solar,200,0,0,0,solar,false
+name,region,technology,fuel,capacity_mw,marginal_cost_usd_per_mwh,min_output_pu,forced_outage_rate,profile,budget
+north_hydro,north,hydro,hydro,1000,1,0,0,,north_hydro
+south_gas,south,gas,gas,600,80,0,0.1,,
+south_solar,south,solar,solar,200,0,0,0,solar,
 """
 
 LINES_CSV = "name,from_region,to_region,capacity_forward_mw,capacity_backward_mw,loss_pu\nn-s,north,south,300,300,0\n"
@@ -55,9 +55,10 @@ def profiles_frame(hours: int = 48) -> pd.DataFrame:
     return pd.DataFrame({"timestamp": idx.strftime("%Y-%m-%dT%H:%M:%S+05:00"), "solar": solar})
 
 
-def hydro_csv(energy_mwh: float = 372000.0) -> str:
+def budgets_csv(energy_mwh: float = 372000.0) -> str:
+    """energy_budgets.csv: the north hydro fleet's monthly energy (a budget of one generator)."""
     rows = "\n".join(f"north_hydro,{m},{energy_mwh}" for m in range(1, 13))
-    return "generator,month,energy_mwh\n" + rows + "\n"
+    return "budget,month,max_mwh\n" + rows + "\n"
 
 
 def write_tiny_scenario(folder: str | Path, edits: dict[str, str] | None = None) -> Path:
@@ -69,7 +70,7 @@ def write_tiny_scenario(folder: str | Path, edits: dict[str, str] | None = None)
         "generators.csv": GENERATORS_CSV,
         "lines.csv": LINES_CSV,
         "flex_loads.csv": FLEX_CSV,
-        "hydro_budgets.csv": hydro_csv(),
+        "energy_budgets.csv": budgets_csv(),
         "demand.csv": demand_frame().to_csv(index=False),
         "profiles.csv": profiles_frame().to_csv(index=False),
     }
