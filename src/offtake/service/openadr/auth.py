@@ -4,6 +4,9 @@
 scope              granted to
 =================  ==========================================================
 read_all           every role (a site operator still sees only its own sites)
+read_targets       every role (3.1.0; a VEN sees objects aimed at it)
+read_ven_objects   every role (3.1.0; a VEN sees objects it owns)
+read_bl            grid_operator, regulator, admin (3.1.0)
 write_reports      site_operator (own sites), grid_operator, admin
 write_subscriptions site_operator, grid_operator, admin
 write_vens         site_operator, grid_operator, admin
@@ -37,6 +40,9 @@ from offtake.service.security import AuthError, ForbiddenError, Principal, Role
 
 class Scope(StrEnum):
     READ_ALL = "read_all"
+    READ_TARGETS = "read_targets"  # 3.1.0: objects aimed at the caller
+    READ_VEN_OBJECTS = "read_ven_objects"  # 3.1.0: objects the caller owns
+    READ_BL = "read_bl"  # 3.1.0: BL-wide MQTT topic lists
     WRITE_PROGRAMS = "write_programs"
     WRITE_EVENTS = "write_events"
     WRITE_REPORTS = "write_reports"
@@ -44,13 +50,14 @@ class Scope(StrEnum):
     WRITE_VENS = "write_vens"
 
 
-_VEN_SCOPES = frozenset({Scope.READ_ALL, Scope.WRITE_REPORTS, Scope.WRITE_SUBSCRIPTIONS,
-                         Scope.WRITE_VENS})
+_VEN_SCOPES = frozenset({Scope.READ_ALL, Scope.READ_TARGETS, Scope.READ_VEN_OBJECTS,
+                         Scope.WRITE_REPORTS, Scope.WRITE_SUBSCRIPTIONS, Scope.WRITE_VENS})
 SCOPES_BY_ROLE: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
     Role.GRID_OPERATOR: frozenset(Scope),
     Role.SITE_OPERATOR: _VEN_SCOPES,
-    Role.REGULATOR: frozenset({Scope.READ_ALL}),
+    Role.REGULATOR: frozenset({Scope.READ_ALL, Scope.READ_TARGETS, Scope.READ_VEN_OBJECTS,
+                               Scope.READ_BL}),
 }
 
 
@@ -67,12 +74,13 @@ def effective_scopes(actor: Principal) -> frozenset[Scope]:
     return allowed if not asked else allowed & frozenset(Scope(s) for s in asked)
 
 
-def require_scope(scope: Scope):  # type: ignore[no-untyped-def]
-    """Dependency: the caller (valid token) whose rights include ``scope``, else 403."""
+def require_scope(*scopes: Scope):  # type: ignore[no-untyped-def]
+    """Dependency: the caller (valid token) whose rights include one of ``scopes``, else 403."""
 
     def check(actor: ActorDep) -> Principal:
-        if scope not in effective_scopes(actor):
-            raise ForbiddenError(f"this operation needs the OpenADR scope '{scope}'")
+        if not set(scopes) & effective_scopes(actor):
+            raise ForbiddenError("this operation needs the OpenADR scope "
+                                 + " or ".join(f"'{s}'" for s in scopes))
         return actor
 
     return Depends(check)

@@ -21,8 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from offtake.errors import InputError
 from offtake.service.domain.common import now
 from offtake.service.models import Client
+from offtake.service.openadr import callbacks
 from offtake.service.openadr import schemas as oa
 from offtake.service.openadr.store import OadrDelivery, OadrSubscription
 from offtake.service.security import READERS_ALL, parse_roles
@@ -48,6 +50,24 @@ class Change:
     body: dict[str, object]
     owner_client_id: str  # who owns the object (site owner, report author)
     targets: list[oa.ValuesMap] | None = None
+    body31: dict[str, object] | None = None  # the object as 3.1.0 serves it
+    targets31: list[str] | None = None
+    #: VEN client ids the object is aimed at beyond its owner (None: every VEN)
+    audience: frozenset[str] | None = frozenset()
+
+    def payload(self, version: str) -> dict[str, object]:
+        """The notification body for a subscriber of ``version``."""
+        if version == "3.1.0":
+            op = oa.CANONICAL_OPERATION_31.get(self.operation, self.operation)
+            out: dict[str, object] = {"objectType": str(self.object_type), "operation": str(op),
+                                      "object": self.body31 or self.body}
+            if self.targets31:
+                out["targets"] = self.targets31
+            return out
+        op = oa.CANONICAL_OPERATION.get(self.operation, self.operation)
+        note = oa.Notification(object_type=self.object_type, operation=op, object=self.body,
+                               targets=self.targets)
+        return note.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _targets_match(sub_targets: list[oa.ValuesMap] | None,
@@ -62,27 +82,43 @@ def _targets_match(sub_targets: list[oa.ValuesMap] | None,
 
 
 def matching(subs: Iterable[OadrSubscription], change: Change,
-             readers_all: set[str]) -> list[tuple[str, str, str | None]]:
-    """(subscription id, callback URL, bearer token) for every operation that wants it.
+             readers_all: set[str]) -> list[tuple[str, str, str | None, str]]:
+    """(subscription id, callback URL, bearer token, version) for every operation that
+    wants it.
 
     ``readers_all``: client ids whose roles read every site; anyone else hears only
     about objects it owns.
     """
-    out: list[tuple[str, str, str | None]] = []
+    out: list[tuple[str, str, str | None, str]] = []
     want_op = oa.CANONICAL_OPERATION.get(change.operation, change.operation)
     for sub in subs:
-        if sub.program_id != change.program_id:
+        if sub.program_id and sub.program_id != change.program_id:
             continue
-        if sub.owner_client_id not in readers_all and sub.owner_client_id != change.owner_client_id:
+        if sub.owner_client_id not in readers_all and sub.owner_client_id != change.owner_client_id \
+                and not _addressed(change, sub.owner_client_id):
             continue
-        spec = oa.SubscriptionIn.model_validate(json.loads(sub.body))
-        if not _targets_match(spec.targets, change.targets):
-            continue
-        for op in spec.object_operations:
+        raw = json.loads(sub.body)
+        version = raw.get("_version", "3.0.1")
+        if version == "3.1.0":
+            spec31 = oa.SubscriptionIn31.model_validate(raw)
+            if spec31.targets and not set(spec31.targets) <= set(change.targets31 or []):
+                continue
+            ops_list = spec31.object_operations
+        else:
+            spec = oa.SubscriptionIn.model_validate(raw)
+            if not _targets_match(spec.targets, change.targets):
+                continue
+            ops_list = spec.object_operations
+        for op in ops_list:
             ops = {oa.CANONICAL_OPERATION.get(o, o) for o in op.operations}
             if change.object_type in op.objects and want_op in ops:
-                out.append((sub.subscription_id, op.callback_url, op.bearer_token))
+                out.append((sub.subscription_id, op.callback_url, op.bearer_token, version))
     return out
+
+
+def _addressed(change: Change, client_id: str) -> bool:
+    """An object aimed at ``client_id`` (its sites, its name, their regions) or at all."""
+    return change.audience is None or client_id in change.audience
 
 
 class Notifier:
@@ -129,7 +165,7 @@ class Notifier:
             pg = session.get_bind().dialect.name == "postgresql"
             insert = postgresql.insert if pg else sqlite.insert
             subs = list(session.scalars(select(OadrSubscription).where(
-                OadrSubscription.program_id.in_({c.program_id for c in changes}))))
+                OadrSubscription.program_id.in_({c.program_id for c in changes} | {""}))))
             if not subs:
                 return claimed
             owners = {s.owner_client_id for s in subs}
@@ -137,10 +173,8 @@ class Notifier:
                 select(Client).where(Client.client_id.in_(owners)))
                 if parse_roles(c.roles) & READERS_ALL}
             for change in changes:
-                note = oa.Notification(object_type=change.object_type, operation=change.operation,
-                                       object=change.body, targets=change.targets)
-                payload = note.model_dump(mode="json", by_alias=True, exclude_none=True)
-                for sub_id, url, token in matching(subs, change, readers_all):
+                for sub_id, url, token, version in matching(subs, change, readers_all):
+                    payload = change.payload(version)
                     stmt = insert(OadrDelivery).values(
                         subscription_id=sub_id, object_key=change.key, status="pending",
                         attempts=0, last_error="", created_at=now(),
@@ -154,18 +188,35 @@ class Notifier:
     async def _send(self, delivery_id: int, url: str, token: str | None,
                     payload: dict[str, object]) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.policy.timeout_s)
+            self._client = httpx.AsyncClient(timeout=min(self.policy.timeout_s,
+                                                         callbacks.TIMEOUT_S),
+                                             follow_redirects=False)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         delay_s, error = self.policy.first_delay_s, ""
         attempts = 0
         for attempts in range(1, self.policy.attempts + 1):
             try:
-                resp = await self._client.post(url, json=payload, headers=headers)
-                if resp.status_code < 300:
+                await asyncio.to_thread(callbacks.check_url, url)  # re-resolve: no rebinding
+            except InputError as exc:
+                error = f"refused: {exc.message}"
+                break
+            try:
+                async with asyncio.timeout(callbacks.TIMEOUT_S):
+                    async with self._client.stream("POST", url, json=payload,
+                                                   headers=headers) as resp:
+                        got = 0
+                        async for chunk in resp.aiter_bytes():
+                            got += len(chunk)
+                            if got > callbacks.MAX_RESPONSE_BYTES:
+                                break
+                if 200 <= resp.status_code < 300:
                     error = ""
                     break
                 error = f"HTTP {resp.status_code}"
-            except httpx.HTTPError as exc:
+                if 300 <= resp.status_code < 400:
+                    error += " (redirects are not followed)"
+                    break
+            except (httpx.HTTPError, TimeoutError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             if attempts < self.policy.attempts:
                 await asyncio.sleep(delay_s)

@@ -1,5 +1,6 @@
-"""Life cycle of the OpenADR layer: its tables, and the watcher that turns setpoint
-changes into webhook notifications.
+"""Life cycle of the OpenADR layer: its tables, the watcher that turns setpoint
+changes into notifications (webhooks and MQTT), and the schedule ticker that applies
+stored events' limits at their start (:mod:`.schedule`).
 
 The core's push hub wakes the watcher on every setpoint change; the watcher then reads
 the ``setpoints`` rows written since the last one it saw (by ``setpoint_id``, which
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +24,8 @@ from sqlalchemy import func, select
 
 from offtake.service.deps import ServiceState
 from offtake.service.models import Setpoint
-from offtake.service.openadr import mapping, views
+from offtake.service.domain.common import now
+from offtake.service.openadr import core, schedule, views
 from offtake.service.openadr import schemas as oa
 from offtake.service.openadr.notify import Change, Notifier
 from offtake.service.openadr.store import OadrSubscription, run_openadr_migrations
@@ -52,13 +55,24 @@ class OpenADRRuntime:
     loop: asyncio.AbstractEventLoop
     watermark: int = 0
     tasks: set[asyncio.Task[object]] = field(default_factory=set)
+    mqtt: object | None = None  # MqttPublisher
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def announce(self, changes: list[Change]) -> None:
+        if self.mqtt is not None:
+            try:
+                self.mqtt.publish(changes)  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("OpenADR MQTT publish failed")
+        await self.notifier.announce(changes)
 
     def post(self, change: Change) -> None:
-        """Announce ``change`` from any thread (best effort)."""
+        """Announce ``change`` from any thread (best effort); wake the schedule ticker."""
         def go() -> None:
-            task = self.loop.create_task(self.notifier.announce([change]))
+            task = self.loop.create_task(self.announce([change]))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+            self.wake.set()
 
         with contextlib.suppress(RuntimeError):  # loop closed: shutting down
             self.loop.call_soon_threadsafe(go)
@@ -70,7 +84,7 @@ class OpenADRRuntime:
             if newest <= self.watermark:
                 return []
             has_subs = session.scalar(select(func.count()).select_from(OadrSubscription))
-            if not has_subs:
+            if not has_subs and self.mqtt is None:
                 self.watermark = newest
                 return []
             rows = session.execute(
@@ -83,14 +97,38 @@ class OpenADRRuntime:
         self.watermark = newest
         changes = []
         for site in site_views:
-            event = mapping.event_for_site(site)
+            obj = core.setpoint_event(site)
             changes.append(Change(
                 object_type=oa.ObjectType.EVENT,
                 operation=oa.Operation.POST if site.setpoint_seq <= 1 else oa.Operation.PUT,
-                program_id=event.program_id, key=f"EVENT:{event.id}:{site.setpoint_seq}",
-                body=event.model_dump(mode="json", by_alias=True, exclude_none=True),
-                owner_client_id=site.owner_client_id, targets=event.targets))
+                program_id=obj["programID"], key=f"EVENT:{obj['id']}:{site.setpoint_seq}",
+                body=core.V301.out(obj), body31=core.V31.out(obj),
+                owner_client_id=site.owner_client_id,
+                targets=[oa.ValuesMap.model_validate(t) for t in obj["_t301"]],
+                targets31=obj["targets"], audience=frozenset({site.owner_client_id})))
         return changes
+
+    def tick(self) -> float:
+        """Apply due schedule slots (worker thread); seconds until the next boundary."""
+        tick_s = float(os.environ.get("OFFTAKE_OPENADR_TICK_S", "5"))
+        with self.state.sessions() as session:
+            t = now()
+            schedule.apply_due(session, at=t)
+            nxt = schedule.next_boundary(session, t)
+        if nxt is None:
+            return tick_s
+        return max(0.0, min(tick_s, (nxt - now()).total_seconds()))
+
+    async def schedule_loop(self) -> None:
+        while True:
+            try:
+                wait_s = await asyncio.to_thread(self.tick)
+            except Exception:
+                log.exception("OpenADR schedule tick failed")
+                wait_s = 5.0
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=wait_s + 0.01)
 
     async def watch(self) -> None:
         queue = self.state.hub.subscribe(None)
@@ -102,7 +140,7 @@ class OpenADRRuntime:
                 try:
                     changes = await asyncio.to_thread(self.scan)
                     if changes:
-                        await self.notifier.announce(changes)
+                        await self.announce(changes)
                 except Exception:
                     log.exception("OpenADR event notifications failed")
         finally:
@@ -127,14 +165,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             return session.scalar(select(func.max(Setpoint.setpoint_id))) or 0
 
     rt.watermark = await asyncio.to_thread(start_mark)
+    from offtake.service.openadr import mqtt
+
+    url = mqtt.broker_url()
+    if url is not None:
+        try:
+            rt.mqtt = mqtt.MqttPublisher(url)
+        except Exception:
+            log.exception("OpenADR MQTT binding unavailable (%s)", url)
     app.state.openadr = rt
     watcher = asyncio.create_task(rt.watch())
+    ticker = asyncio.create_task(rt.schedule_loop())
     try:
         yield
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, ticker):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if rt.mqtt is not None:
+            rt.mqtt.close()  # type: ignore[attr-defined]
         for task in list(rt.tasks):
             task.cancel()
         await rt.notifier.close()

@@ -54,6 +54,9 @@ class Operation(StrEnum):
 #: the 3.0.1 spelling of every operation (used to match subscriptions)
 CANONICAL_OPERATION = {Operation.READ: Operation.GET, Operation.CREATE: Operation.POST,
                        Operation.UPDATE: Operation.PUT}
+#: the 3.1.0 spelling
+CANONICAL_OPERATION_31 = {Operation.GET: Operation.READ, Operation.POST: Operation.CREATE,
+                          Operation.PUT: Operation.UPDATE}
 
 
 class ValuesMap(_Model):
@@ -247,3 +250,81 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = None
+
+
+# ---------------------------------------------------------------- inputs shared by both versions
+Target31 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class ProgramIn(_Model):
+    """A program as a BL posts it (3.0.1 and 3.1.0; targets in the version's shape)."""
+
+    program_name: Name128
+    program_long_name: str | None = None
+    retailer_name: str | None = None
+    retailer_long_name: str | None = None
+    program_type: str | None = None
+    country: str | None = None
+    principal_subdivision: str | None = None
+    time_zone_offset: timedelta | None = None
+    interval_period: IntervalPeriod | None = None
+    program_descriptions: list[ProgramDescription] | None = None
+    binding_events: bool | None = None
+    local_price: bool | None = None
+    payload_descriptors: list[dict[str, object]] | None = None
+    attributes: list[ValuesMap] | None = None
+
+
+class ProgramIn301(ProgramIn):
+    targets: list[ValuesMap] | None = None
+
+
+class ProgramIn31(ProgramIn):
+    targets: list[Target31] | None = None
+
+
+class EventInBase(_Model):
+    program_id: ObjectID = Field(alias="programID")
+    event_name: str | None = None
+    priority: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    payload_descriptors: list[EventPayloadDescriptor] | None = None
+    report_descriptors: list[dict[str, object]] | None = None
+    interval_period: IntervalPeriod | None = None
+    duration: timedelta | None = None
+    intervals: list[Interval] = Field(min_length=1, max_length=10_000)
+
+
+class EventIn301(EventInBase):
+    targets: list[ValuesMap] | None = None
+
+
+class EventIn31(EventInBase):
+    targets: list[Target31] | None = None
+
+
+class ReportIn31(_Model):
+    """A 3.1.0 report: no programID (the VTN takes it from the event)."""
+
+    program_id: ObjectID | None = Field(default=None, alias="programID")
+    event_id: ObjectID = Field(alias="eventID")
+    client_name: Name128
+    report_name: str | None = None
+    payload_descriptors: list[ReportPayloadDescriptor] | None = None
+    resources: list[ReportResource] = Field(min_length=1)
+
+
+class SubscriptionIn31(_Model):
+    client_name: Name128
+    program_id: ObjectID | None = Field(default=None, alias="programID")
+    object_operations: list[ObjectOperation] = Field(min_length=1)
+    targets: list[Target31] | None = None
+
+
+class VenIn(_Model):
+    """3.0.1 ``ven`` request or 3.1.0 ``VEN_VEN_REQUEST`` / ``BL_VEN_REQUEST``."""
+
+    object_type: str | None = None
+    client_id: str | None = Field(default=None, alias="clientID", min_length=1, max_length=128)
+    ven_name: Name128
+    attributes: list[ValuesMap] | None = None
+    targets: list[object] | None = None
