@@ -774,9 +774,11 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         regions["lat"], regions["lon"] = "", ""
         notes.append("bus coordinates are not longitude/latitude degrees (or all zero): lat/lon left empty")
 
-    dem = pd.DataFrame({region_name[b]: np.zeros(H) for b in region_bus}, index=hours)
-    for b, series in demand_by_bus.items():
-        dem[region_name[b]] += series
+    col_of = {b: k for k, b in enumerate(region_bus)}
+    dem_mw = np.zeros((H, len(region_bus)))
+    for b, series in demand_by_bus.items():  # one column per bus with loads (folded buses add up)
+        dem_mw[:, col_of[fold.get(b, b)]] += series
+    dem = pd.DataFrame(dem_mw, index=hours, columns=[region_name[b] for b in region_bus])
     ts = [t.isoformat() for t in hours]
     dem.insert(0, "timestamp", ts)
 
@@ -859,8 +861,6 @@ def import_network(network: str | os.PathLike[str], dest: str | os.PathLike[str]
     Nothing is left at ``dest`` when anything fails; an existing non-empty ``dest`` is an
     error unless ``overwrite``.
     """
-    from offtake.scenario.io import load_scenario
-
     out = Path(dest)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise InputError(f"{out} exists and is not empty; choose a new folder or pass --force")
@@ -868,6 +868,16 @@ def import_network(network: str | os.PathLike[str], dest: str | os.PathLike[str]
     with warnings.catch_warnings(), _quiet_pypsa():
         warnings.simplefilter("ignore")
         result = convert(n, opts, source=str(network))
+    return write_imported(result, out, overwrite=overwrite), result.report
+
+
+def write_imported(result: ImportedScenario, dest: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write converted files to ``dest`` atomically (temporary sibling, validated, renamed)."""
+    from offtake.scenario.io import load_scenario
+
+    out = Path(dest)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise InputError(f"{out} exists and is not empty; choose a new folder or pass --force")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -880,7 +890,7 @@ def import_network(network: str | os.PathLike[str], dest: str | os.PathLike[str]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out, result.report
+    return out
 
 
 def report_json(report: ImportReport) -> str:
@@ -889,4 +899,4 @@ def report_json(report: ImportReport) -> str:
 
 
 __all__ = ["DEFAULT_CARRIER_MAP", "FUELS", "ImportOptions", "ImportReport", "ImportedScenario", "convert",
-           "import_network", "normalise_carrier", "parse_carrier_map", "read_network"]
+           "import_network", "normalise_carrier", "parse_carrier_map", "read_network", "write_imported"]

@@ -1,0 +1,331 @@
+"""`offtake scenario import-pypsa`: PyPSA networks in, Offtake scenarios out.
+
+The four example networks of ../shared/data/pypsa-networks are imported and planned;
+each plan's objective is compared with PyPSA's own optimisation of the same network,
+reduced independently here (lines as links, the parts the import reports as dropped
+removed, extendable capacity fixed, load shedding at the value of lost load).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from offtake.cli import app
+from offtake.plan import PlanOptions, plan
+from offtake.scenario import load_scenario
+from offtake.scenario.pypsa_import import (
+    REPORT_FILE,
+    ImportOptions,
+    convert,
+    import_network,
+    normalise_carrier,
+    parse_carrier_map,
+    write_imported,
+)
+
+pypsa = pytest.importorskip("pypsa")
+
+NETWORKS = Path(os.environ.get("OFFTAKE_PYPSA_NETWORKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "pypsa-networks"))
+if not NETWORKS.is_dir():
+    NETWORKS = Path("/work/shared/data/pypsa-networks")
+runner = CliRunner()
+NO_FLEX = PlanOptions(no_flex=True, baseline=False, allow_unserved=True)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    logging.getLogger("pypsa").setLevel(logging.ERROR)
+    logging.getLogger("linopy").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+_READ: dict[str, object] = {}
+
+
+def _network(name: str, snapshots: int | None = None):
+    """A copy of an example network (read once per test session), optionally its first snapshots only."""
+    path = NETWORKS / f"{name}.nc"
+    if not path.is_file():
+        pytest.fail(f"example network {path} is missing (../shared/data/pypsa-networks)")
+    if name not in _READ:
+        _READ[name] = pypsa.Network(str(path))
+    n = _READ[name].copy()
+    if snapshots is not None:
+        n.set_snapshots(n.snapshots[:snapshots])
+    return n
+
+
+def _pypsa_peer(n, voll: float, electric=("", "ac", "dc", "electricity")) -> float:
+    """PyPSA's objective for the network as Offtake reads it, reduced with PyPSA's own API."""
+    n = n.copy()
+    for comp in ("StorageUnit", "Store", "GlobalConstraint"):
+        n.remove(comp, n.c[comp].static.index)
+    other = n.buses.index[~n.buses["carrier"].str.lower().isin(electric)]
+    n.remove("Link", n.links.index[n.links.bus0.isin(other) | n.links.bus1.isin(other)])
+    n.remove("Bus", other)
+    n.generators["p_nom_extendable"] = False
+    n.links["p_nom_extendable"] = False
+    for comp in ("Line", "Transformer"):
+        df = n.c[comp].static.copy()
+        if len(df):  # a line as a lossless link both ways, limit s_nom x s_max_pu
+            n.add("Link", f"{comp} " + df.index.to_series(), bus0=df.bus0.to_numpy(), bus1=df.bus1.to_numpy(),
+                  p_nom=(df.s_nom * df.s_max_pu).to_numpy(), p_min_pu=-1.0, efficiency=1.0)
+            n.remove(comp, df.index)
+    if not (n.generators.carrier.str.lower() == "load shedding").any():
+        load = n.get_switchable_as_dense("Load", "p_set").T.groupby(n.loads.bus).sum().T
+        peak = load.max().clip(lower=1.0)
+        names = "shed " + load.columns.to_series()
+        n.add("Generator", names, bus=load.columns.to_numpy(), p_nom=peak.to_numpy(), marginal_cost=voll,
+              p_max_pu=(load / peak).set_axis(names, axis=1))
+    # PyPSA's own LP, solved; n.optimize() would add a post-processing step that, with every line a
+    # link, builds one sub-network per bus (40 s for SciGRID) and does not change the objective
+    m = n.optimize.create_model(include_objective_constant=False)
+    status, condition = m.solve(solver_name="highs")
+    assert status == "ok", condition
+    return float(m.objective.value)
+
+
+def _import(n, tmp_path: Path, opts: ImportOptions | None = None, name: str = "net"):
+    """convert + write_imported (what import_network does after reading the file)."""
+    result = convert(n, opts, source=f"{name}.nc")
+    return load_scenario(write_imported(result, tmp_path / name)), result.report
+
+
+# ---------------------------------------------------------------- the four example networks
+
+@pytest.mark.parametrize("name, snapshots, carrier_map, dropped", [
+    ("ac-dc-meshed", None, {}, ["co2_limit"]),
+    ("storage-hvdc", None, {}, ["6 storage units", "co2_limit"]),
+    ("model-energy", 16, {}, ["hydrogen", "battery storage", "hydrogen storage", "electrolysis"]),
+    ("scigrid-de", 2, parse_carrier_map("Waste=oil,Other=oil,Multiple=oil,Geothermal=oil"), ["38 storage units"]),
+])
+def test_example_network_plans_like_pypsa(tmp_path, name, snapshots, carrier_map, dropped):
+    n = _network(name, snapshots)
+    s, report = _import(n, tmp_path, ImportOptions(carrier_map=carrier_map), name)
+    text = report.text()
+    for part in dropped:
+        assert part in text
+    assert (tmp_path / name / REPORT_FILE).read_text() == text
+    w = n.snapshot_weightings.generators.to_numpy()
+    assert len(s.snapshots) == int(w.sum())  # each snapshot repeated by its weighting
+    plant = ~n.generators.carrier.str.lower().eq("load shedding")
+    assert len(s.generators) == int(plant.sum())
+    # demand: every load's energy arrives, summed per bus
+    pypsa_mwh = float((n.get_switchable_as_dense("Load", "p_set").sum(axis=1) * w).sum())
+    assert s.demand_mw.to_numpy().sum() == pytest.approx(pypsa_mwh, rel=1e-9)
+
+    ours = plan(s, NO_FLEX).objective_usd
+    theirs = _pypsa_peer(n, s.config.value_of_lost_load_usd_per_mwh)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+
+
+def test_scigrid_regions_keep_coordinates_and_fuels(tmp_path):
+    n = _network("scigrid-de", 2)
+    s, report = _import(n, tmp_path, ImportOptions(carrier_map=parse_carrier_map("*=oil")), "sg")
+    assert len(s.regions) == 585
+    assert s.regions["lat"].between(47, 56).all() and s.regions["lon"].between(5, 16).all()
+    by_fuel = s.generators.groupby("fuel")["capacity_mw"].sum()
+    carriers = n.generators.groupby("carrier")["p_nom"].sum()
+    assert by_fuel["coal_local"] == pytest.approx(carriers["Brown Coal"])
+    assert by_fuel["coal_imported"] == pytest.approx(carriers["Hard Coal"])
+    assert by_fuel["wind"] == pytest.approx(carriers["Wind Onshore"] + carriers["Wind Offshore"])
+    assert by_fuel["hydro"] == pytest.approx(carriers["Run of River"] + carriers["Storage Hydro"])
+    assert len(s.lines) == len(n.lines) + len(n.transformers)
+    assert "Kirchhoff" in report.text()
+
+
+def test_csv_folder_reads_like_netcdf(tmp_path):
+    n = _network("ac-dc-meshed")
+    n.export_to_csv_folder(str(tmp_path / "csv"))
+    out, _ = import_network(tmp_path / "csv", tmp_path / "from_csv")
+    s_csv = load_scenario(out)
+    s_nc, _ = _import(n, tmp_path, name="from_nc")
+    pd.testing.assert_frame_equal(s_csv.generators, s_nc.generators)
+    pd.testing.assert_frame_equal(s_csv.demand_mw, s_nc.demand_mw)
+    assert plan(s_csv, NO_FLEX).objective_usd == pytest.approx(plan(s_nc, NO_FLEX).objective_usd, rel=1e-9)
+
+
+# ---------------------------------------------------------------- hand-checked small networks
+
+def _two_bus(weight: float = 1.0):
+    """Bus a: 100 MW at 10 USD/MWh; bus b: 200 MW at 30 USD/MWh and 80 MW of load; a 50 MW line a-b."""
+    n = pypsa.Network()
+    n.set_snapshots(pd.date_range("2025-03-01", periods=3, freq=f"{int(weight)}h"))
+    n.snapshot_weightings.loc[:, :] = weight
+    n.add("Bus", ["a", "b"], x=[67.0, 68.0], y=[25.0, 30.0])
+    n.add("Generator", "cheap", bus="a", p_nom=100, marginal_cost=10, carrier="coal")
+    n.add("Generator", "dear", bus="b", p_nom=200, marginal_cost=30, carrier="OCGT")
+    n.add("Load", "city", bus="b", p_set=80.0)
+    n.add("Line", "ab", bus0="a", bus1="b", s_nom=50, x=0.1)
+    return n
+
+
+def test_two_bus_objective_by_hand(tmp_path):
+    # 50 MW over the line at 10 USD/MWh + 30 MW at 30 USD/MWh, for 3 hours: 3 x (500 + 900) = 4,200 USD
+    s, report = _import(_two_bus(), tmp_path)
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(4200.0, rel=1e-9)
+    assert s.generators.loc["cheap", "fuel"] == "coal_imported" and s.generators.loc["dear", "fuel"] == "gas"
+    assert s.lines.iloc[0][["capacity_forward_mw", "capacity_backward_mw"]].tolist() == [50.0, 50.0]
+    assert s.regions.loc["b", ["lat", "lon"]].tolist() == [30.0, 68.0]
+    assert not report.not_supported
+
+
+def test_weighted_snapshots_become_hourly_rows(tmp_path):
+    # three 2-hour snapshots -> six hourly rows, timestamps unchanged, objective doubles (8,400 USD)
+    s, report = _import(_two_bus(weight=2.0), tmp_path)
+    assert len(s.snapshots) == 6 and s.snapshots[1] - s.snapshots[0] == pd.Timedelta(hours=1)
+    assert str(s.snapshots[0]) == "2025-03-01 00:00:00+00:00"
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(8400.0, rel=1e-9)
+    assert not report.approximated  # spaced by their weightings: exact
+
+
+def test_must_run_share_varying_in_time_is_split(tmp_path):
+    # p_min_pu 0.25, 0, 0.25 of 200 MW: must-run 50 MW in hours 1 and 3 although the line brings
+    # 50 MW at 10 USD: hours 1, 3 = 50 x 30 + 30 x 10 (line carries the rest), hour 2 = 50 x 10 + 30 x 30
+    n = _two_bus()
+    n.generators_t.p_min_pu["dear"] = pd.Series([0.25, 0.0, 0.25], index=n.snapshots)
+    s, report = _import(n, tmp_path)
+    assert {"dear", "dear_must-run"} <= set(s.generators.index)
+    assert "split" in report.text()
+    expected = 2 * (50 * 30 + 30 * 10) + (50 * 10 + 30 * 30)
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(expected, rel=1e-9)
+    assert _pypsa_peer(n, s.config.value_of_lost_load_usd_per_mwh) == pytest.approx(expected, rel=1e-9)
+
+
+def test_inflow_storage_becomes_budgeted_hydro(tmp_path):
+    # a reservoir with 20 MW inflow for 3 hours (60 MWh, dispatch efficiency 0.9 -> 54 MWh) at 1 USD/MWh
+    n = _two_bus()
+    n.add("StorageUnit", "dam", bus="b", p_nom=40, max_hours=10, p_min_pu=0.0, efficiency_dispatch=0.9,
+          cyclic_state_of_charge=True, inflow=20.0, marginal_cost=1.0, carrier="hydro")
+    n.add("StorageUnit", "battery", bus="b", p_nom=10, max_hours=2, carrier="battery")
+    s, report = _import(n, tmp_path)
+    assert s.generators.loc["dam", "fuel"] == "hydro" and s.generators.loc["dam", "budget"] == "dam"
+    assert s.energy_budgets.loc[("dam", 3), "max_mwh"] == pytest.approx(54.0)
+    assert "battery (no inflow)" in report.text() and "dam" in " ".join(report.approximated)
+    # 54 MWh of hydro displace gas: 4,200 - 54 x (30 - 1) = 2,634 USD
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(4200 - 54 * 29, rel=1e-9)
+
+
+def test_energy_limit_in_one_month_is_exact(tmp_path):
+    n = _two_bus()
+    n.generators.loc["cheap", "e_sum_max"] = 120.0  # MWh over the three March hours
+    s, _ = _import(n, tmp_path)
+    assert s.generators.loc["cheap", "budget"] == "cheap"
+    assert s.energy_budgets.loc[("cheap", 3), "max_mwh"] == pytest.approx(120.0)
+    # 120 MWh at 10 instead of 150: 30 MWh more at 30 USD -> 4,200 + 30 x 20 = 4,800
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(4800.0, rel=1e-9)
+
+
+def test_load_shedding_generator_sets_voll(tmp_path):
+    n = _two_bus()
+    n.generators.loc["dear", "p_nom"] = 0.0
+    n.add("Generator", "shed", bus="b", p_nom=80, marginal_cost=900, carrier="load shedding")
+    s, report = _import(n, tmp_path)
+    assert s.config.value_of_lost_load_usd_per_mwh == 900.0 and "shed" not in s.generators.index
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(3 * (50 * 10 + 30 * 900), rel=1e-9)
+    assert not report.approximated
+
+
+# ---------------------------------------------------------------- carrier map
+
+def test_carrier_map_parsing():
+    assert normalise_carrier(" Wind_Onshore ") == "wind onshore"
+    assert parse_carrier_map("Waste=oil, Other = gas,*=hydro") == {"waste": "oil", "other": "gas", "*": "hydro"}
+    from offtake.errors import InputError
+
+    with pytest.raises(InputError, match="not one of"):
+        parse_carrier_map("Waste=garbage")
+    with pytest.raises(InputError, match="CARRIER=FUEL"):
+        parse_carrier_map("Waste")
+
+
+def test_unknown_carrier_is_an_error_naming_it(tmp_path):
+    n = _two_bus()
+    n.generators.loc["dear", "carrier"] = "Geothermal"
+    from offtake.errors import InputError
+
+    with pytest.raises(InputError, match=r"'Geothermal' \(1 generators, 200 MW\).*--carrier-map"):
+        convert(n)
+    s, _ = _import(n, tmp_path, ImportOptions(carrier_map=parse_carrier_map("geothermal=oil")))
+    assert s.generators.loc["dear", "fuel"] == "oil" and s.generators.loc["dear", "technology"] == "Geothermal"
+
+
+# ---------------------------------------------------------------- CLI and bad input
+
+def _cli(*args: str):
+    return runner.invoke(app, ["scenario", "import-pypsa", *args])
+
+
+def test_cli_imports_and_validates(tmp_path):
+    r = _cli(str(NETWORKS / "storage-hvdc.nc"), str(tmp_path / "sh"))
+    assert r.exit_code == 0, r.output
+    assert "not supported:" in r.output and "Kirchhoff" in r.output.replace("\n", " ")
+    assert (tmp_path / "sh" / REPORT_FILE).is_file()
+    v = runner.invoke(app, ["scenario", "validate", str(tmp_path / "sh")])
+    assert v.exit_code == 0 and "6 regions" in v.output
+
+
+def _assert_refused(r, dest: Path, *words: str):
+    assert r.exit_code == 2, r.output
+    flat = " ".join(r.output.split())
+    for w in words:
+        assert w in flat, flat
+    assert "Traceback" not in r.output
+    assert not dest.exists()
+    assert not [p for p in dest.parent.iterdir() if p.name.startswith(f".{dest.name}.")]
+
+
+def test_missing_network(tmp_path):
+    _assert_refused(_cli(str(tmp_path / "nope.nc"), str(tmp_path / "out")), tmp_path / "out", "no such file")
+
+
+def test_not_a_network(tmp_path):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("this is not netCDF")
+    _assert_refused(_cli(str(bad), str(tmp_path / "out")), tmp_path / "out", "not a readable PyPSA network")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    _assert_refused(_cli(str(folder), str(tmp_path / "out")), tmp_path / "out", "no buses.csv")
+
+
+def test_unknown_bus_reference(tmp_path):
+    n = _two_bus()
+    n.export_to_csv_folder(str(tmp_path / "csv"))
+    gens = tmp_path / "csv" / "generators.csv"
+    gens.write_text(gens.read_text().replace("dear,b,", "dear,nowhere,"))
+    _assert_refused(_cli(str(tmp_path / "csv"), str(tmp_path / "out")), tmp_path / "out",
+                    "unknown bus 'nowhere'", "column 'bus'")
+
+
+def test_nan_in_profile(tmp_path):
+    n = _two_bus()
+    n.generators_t.p_max_pu["cheap"] = pd.Series([1.0, np.nan, 1.0], index=n.snapshots)
+    n.export_to_netcdf(str(tmp_path / "nan.nc"))
+    _assert_refused(_cli(str(tmp_path / "nan.nc"), str(tmp_path / "out")), tmp_path / "out",
+                    "generators p_max_pu", "cheap", "not a finite number")
+
+
+def test_unknown_carrier_and_bad_map_on_cli(tmp_path):
+    src = NETWORKS / "scigrid-de.nc"
+    _assert_refused(_cli(str(src), str(tmp_path / "out")), tmp_path / "out", "'Waste'", "--carrier-map")
+    _assert_refused(_cli(str(src), str(tmp_path / "out"), "--carrier-map", "Waste=trash"), tmp_path / "out",
+                    "not one of")
+
+
+def test_existing_folder_is_kept(tmp_path):
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("mine")
+    r = _cli(str(NETWORKS / "ac-dc-meshed.nc"), str(dest))
+    assert r.exit_code == 2 and "--force" in r.output
+    assert [p.name for p in dest.iterdir()] == ["keep.txt"]
