@@ -18,6 +18,7 @@ MODULES: list[str] = [
     "value",
     "risk",
     "sweep",
+    "deal",
     "compare",
     "serve",
     "agent",
