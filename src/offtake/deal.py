@@ -68,6 +68,7 @@ class DealOptions:
     valuation: ValuationAssumptions = field(default_factory=ValuationAssumptions)
     warm_start: bool = True
     max_outer: int = 8
+    allow_unserved: bool = True
 
     def design_levels(self) -> dict[DesignKind, tuple[float, ...]]:
         out = {}
@@ -596,6 +597,10 @@ def plan_under_design(scenario: Scenario, design: Design, options: DealOptions =
     econ = [econ_map[n] for n in lp.x.flex]
     fig = impact_figures(scenario, options.ke_regions)
     sol, coef, it, dropped = solve_design(lp, design, econ, fig.pkr_per_usd, options.max_outer)
+    if not options.allow_unserved:
+        from offtake.plan.run import check_unserved
+
+        check_unserved(lp.x, sol)
     check_solution(lp.x, sol)
     point = evaluate_point(lp, sol, design, coef, econ, baseline, fig, options.ke_regions, it, dropped,
                            _gen_fuel(lp, scenario))

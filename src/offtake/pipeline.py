@@ -17,7 +17,7 @@ from offtake.defaults import DEFAULT_RESOLUTION, DEFAULT_SEED  # noqa: F401  (on
 from offtake.scenario import Scenario, load_scenario
 from offtake.surplus import SurplusResult, assess
 
-STAGES = ("scenario", "surplus", "plan", "value", "risk")
+STAGES = ("scenario", "surplus", "plan", "value", "deal", "risk")
 Progress = Callable[[str, int, int], None]  # (stage, index, total)
 
 
@@ -33,6 +33,8 @@ class RunOptions:
     seed: int = DEFAULT_SEED
     tornado: bool = True
     allow_unserved: bool = False  # plan anyway when households cannot be served (else UnservedError, exit 2)
+    deal: bool = True  # sweep the tariff designs (offtake.deal) for the decision
+    deal_levels: int = 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +48,8 @@ class RunResult:
     risk_labels: tuple[str, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)  # offtake.provenance.stamp(): versions, seed, checksum
+    deal: Any = None  # offtake.deal.DealResult | None
+    offered: Any = None  # offtake.deal.DealPoint of the plan: the offered flat tariff
 
     @property
     def tariff_pkr_per_kwh(self) -> float:
@@ -61,18 +65,25 @@ class RunResult:
         return plan_emissions(self.plan, gens if "fuel" in gens.columns else None)
 
 
-def _risk_loads(plan_result: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
-    """Map the plan's sited flexible loads onto the economics' load kinds."""
-    from offtake.economics.loads import LoadInputs, LoadKind
+def _risk_loads(plan_result: Any, scenario: Scenario) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """Every flexible type with a declared load_type, as the economics' load kinds: sited types with
+    the plan's MW and hours, the others as a reference 1 MW at 90 % uptime (so the tornado shows
+    them too).  Types without a load_type (override figures only) have no risk model."""
+    from offtake.economics.loads import LoadInputs
+    from offtake.economics.value import load_kind_of
     from offtake.report.planview import flex_summary
 
     per_type = flex_summary(plan_result)
     loads, labels = [], []
     for name, row in per_type.iterrows():
+        kind = load_kind_of(scenario.flex_loads.loc[name]) if name in scenario.flex_loads.index else None
+        if kind is None:
+            continue
         mw = float(row["capacity_mw"])
         if mw <= 1e-6:
+            loads.append(LoadInputs(kind, mw=1.0, uptime_share=0.9, curtailment_hours_per_year=876.0))
+            labels.append(f"{name} (not sited: 1 MW reference)")
             continue
-        kind = LoadKind.BITCOIN if "bitcoin" in str(name) or "mining" in str(name) else LoadKind.AIDC
         mwh = min(float(row["mwh_per_year"]), mw * 8760.0)
         loads.append(LoadInputs.from_plan(kind, mw, mwh_per_year=mwh,
                                           curtailment_hours_per_year=min(float(row["curtailed_hours_per_year"]), 8760.0)))
@@ -84,7 +95,7 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
     """Run the whole analysis; ``progress(stage, i, n)`` is called as each stage starts."""
     from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase
     from offtake.economics.value import ValueAssumptions, value_plan
-    from offtake.plan import PlanOptions, plan
+    pass  # the plan comes from offtake.deal.plan_under_design (the offered design)
     from offtake.risk import RiskAssumptions, run_risk
 
     def step(name: str) -> None:
@@ -104,9 +115,16 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
 
     t = time.perf_counter()
     step("plan")
-    popts = PlanOptions(resolution_h=options.resolution_h, days=options.days, programme_cap_mw=options.programme_cap_mw,
+    # the plan under the offered design (a flat tariff): only MW whose investors' NPV >= 0 are sited
+    from offtake.deal import DealOptions, plan_under_design
+    from offtake.economics.designs import Design, DesignKind
+
+    tariff0 = float(sc.config.tariffs.offered_pkr_per_kwh if options.tariff_pkr_per_kwh is None
+                    else options.tariff_pkr_per_kwh)
+    dopts = DealOptions(resolution_h=options.resolution_h, days=options.days,
+                        programme_cap_mw=options.programme_cap_mw, n_levels=options.deal_levels,
                         allow_unserved=options.allow_unserved)
-    pr = plan(sc, popts)
+    pr, offered = plan_under_design(sc, Design(DesignKind.FLAT, tariff0), dopts)
     timings["plan"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -117,8 +135,17 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
     timings["value"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    step("deal")
+    deal = None
+    if options.deal:
+        from offtake.deal import run_deal
+
+        deal = run_deal(sc, dopts)
+    timings["deal"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     step("risk")
-    loads, labels = _risk_loads(pr)
+    loads, labels = _risk_loads(pr, sc)
     risk = None
     if loads:
         a = RiskAssumptions(n_paths=options.risk_paths, n_months=options.risk_months,
@@ -131,4 +158,5 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
 
     from offtake.provenance import stamp
 
-    return RunResult(options, sc, sur, pr, val, risk, labels, timings, stamp(asdict(options), options.scenario))
+    return RunResult(options, sc, sur, pr, val, risk, labels, timings, stamp(asdict(options), options.scenario),
+                     deal, offered)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from offtake.report import planview
+from offtake.report import deal_section, planview
 from offtake.report import tables as T
 from offtake.report.html import Section, esc, render, table_html
 
@@ -55,6 +55,13 @@ def summary_dict(run: Any) -> dict[str, Any]:
         "provenance": run.provenance,
         "emissions": run.emissions.to_dict(),
     }
+    # DECISION (#12): the deal space, the recommendation and every input of the valuation
+    if getattr(run, "deal", None) is not None:
+        out["decision"] = run.deal.decision()
+    if getattr(run, "offered", None) is not None:
+        out["offered"] = run.offered.summary()
+        out["resolution"] = {"solved": run.plan.resolution, "snapshots": int(len(run.plan.weight_h)),
+                             "words": deal_section.resolution_words(run.plan.resolution, len(run.plan.weight_h))}
     if run.risk is not None:
         out["risk"] = {label: {k: d.to_dict()[k] for k in ("mean_usd", "p10_usd", "p50_usd", "p90_usd", "prob_loss")}
                        for label, d in zip(run.risk_labels, run.risk.distributions)}
@@ -109,7 +116,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     kpis = [
         (_fmt_mw(total_mw), f"flexible load to offer (programme cap {sc.config.programme_cap_mw or 0:,.0f} MW)"),
         (f"{sur.national_mw.quantile(0.05):,.0f} MW", "national surplus available in 95% of hours"),
-        (f"${revenue / 1e6:,.0f} M / yr", "value of flexible consumption (plan)"),
+        (f"${revenue / 1e6:,.0f} M / yr", "investors' gross revenue from flexible consumption (not a national benefit)"),
         (f"{sysv.other_consumers_change_pkr_per_kwh:+.2f} Rs/kWh", "change of other consumers' average tariff"),
         (f"{sysv.contribution_usd_per_year / 1e6:,.0f} M USD / yr", "contribution to fixed capacity charges"),
     ]
@@ -121,7 +128,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
             kpis.append((f"{h:,.0f} h", f"hours curtailed per year, {name}"))
     offer = cap.loc[per_region > 0.5] if len(cap) else cap
     tables["capacity_mw.csv"] = cap
-    exec_par = [
+    exec_par = deal_section.headline(run) + [
         f"At the offered tariff of <b>Rs {run.tariff_pkr_per_kwh:.2f}/kWh</b>, the plan sites "
         f"<b>{total_mw:,.0f} MW</b> of flexible load where surplus power is cheapest to deliver: "
         + ", ".join(f"{esc(r)} {v:,.0f} MW" for r, v in per_region[per_region > 0.5].sort_values(ascending=False).items())
@@ -205,6 +212,11 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
 
     # --- risk ----------------------------------------------------------------------------------
     sections = [s_exec, s_sur, s_ops, s_em, s_val]
+    if getattr(run, "deal", None) is not None:  # DECISION: the deal space
+        s_deal, deal_tables, deal_figs = deal_section.section(run)
+        tables.update(deal_tables)
+        figs.update(deal_figs)
+        sections.append(s_deal)
     if run.risk is not None:
         npvs = {label: d.npv_usd for label, d in zip(run.risk_labels, run.risk.distributions)}
         figs["npv_histogram"] = F.npv_histogram(npvs)
@@ -269,9 +281,14 @@ def assumptions_table(run: Any) -> pd.DataFrame:
         ("Exchange rate", f"PKR {sc.config.usd_exchange_rate:.2f}/USD", "Jul 2025"),
         ("Programme cap", f"{sc.config.programme_cap_mw or 0:,.0f} MW", "Government announcement, May 2025"),
     ]
-    for name, row in sc.flex_loads.iterrows():
-        rows.append((f"{name}: value of consumption", f"{row['value_usd_per_mwh']:,.0f} USD/MWh", "PROVENANCE.md (hashprice, GPU rental)"))
-        rows.append((f"{name}: annualised capex", f"{row['capex_usd_per_mw_year']:,.0f} USD/MW-yr", "PROVENANCE.md [est]"))
+    from offtake.economics.valuation import scenario_economics
+
+    for name, e in scenario_economics(sc.flex_loads).items():
+        src = ("offtake.economics over the asset's life (docs/economics.md)" if e.source == "economics"
+               else "flex_loads.csv override")
+        rows.append((f"{name}: value per MWh over its life", f"{e.value_usd_per_mwh:,.1f} USD/MWh "
+                     f"(first month {e.first_year_value_usd_per_mwh:,.1f})", src))
+        rows.append((f"{name}: yearly capital and fixed cost", f"{e.fixed_cost_usd_per_mw_year:,.0f} USD/MW-yr", src))
     if run.risk is not None:
         a = run.risk.assumptions
         rows += [("BTC price (start)", f"{a.btc_price_usd:,.0f} USD", "assumption; see docs/economics.md"),
@@ -315,9 +332,12 @@ def write_run(run: Any, out: Path, html: bool = True, png: bool = True) -> list[
     written.append(out / "summary.json")
     if png:
         written += planview.write_pngs(run, out, figs)
+        if getattr(run, "deal", None) is not None:
+            written += deal_section.write_pngs(run.deal, out)
     if html:
         title = f"Offtake: surplus electricity for flexible loads - {run.scenario.name}"
-        subtitle = (f"{run.scenario.config.description.strip()} Tariff Rs {run.tariff_pkr_per_kwh:.2f}/kWh.")
+        subtitle = (f"{run.scenario.config.description.strip()} Tariff Rs {run.tariff_pkr_per_kwh:.2f}/kWh. "
+                    f"Plan solved at {deal_section.resolution_words(run.plan.resolution, len(run.plan.weight_h))}.")
         from offtake.provenance import footer_text
 
         footer = footer_text(run.provenance) if run.provenance else ""
