@@ -87,8 +87,9 @@ class Controller:
             self.last_seq = int(s.get("last_seq", -1))
             self.failsafe = bool(s.get("failsafe", False))
             self.guard.tripped = bool(s.get("tripped", False))
-            silent = time.time() - float(s.get("last_contact_wall", time.time()))
-            self.link.last_contact = time.monotonic() - max(0.0, silent)
+            # downtime is not lost contact: the restarted agent gets a fresh grace period
+            # (the saved last-contact time is stale: it is only written on state changes)
+            self.link.last_contact = time.monotonic()
             self.effective_mw = s.get("effective_mw")
         except (ValueError, TypeError, KeyError) as exc:
             log.error("state file %s unreadable (%s); starting at safe draw", self.state_path, exc)

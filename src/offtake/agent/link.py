@@ -161,9 +161,11 @@ class ServiceLink:
         """Yield raw setpoint messages from the push WebSocket until it closes."""
         import websockets
 
-        url = self.base.replace("http", "ws", 1) + (
-            f"/api/v1/sites/{self.site_id}/setpoints/ws?token={await self.token()}")
-        async with websockets.connect(url, ping_interval=ping_s, ping_timeout=ping_s,
+        # the token goes in a header, never in the URL (URLs end up in logs)
+        url = self.base.replace("http", "ws", 1) + f"/api/v1/sites/{self.site_id}/setpoints/ws"
+        headers = {"Authorization": f"Bearer {await self.token()}"}
+        async with websockets.connect(url, additional_headers=headers, ping_interval=ping_s,
+                                      ping_timeout=ping_s,
                                       open_timeout=self.cfg.request_timeout_s) as ws:
             async for msg in ws:
                 self.last_ok = time.monotonic()

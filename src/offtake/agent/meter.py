@@ -1,8 +1,10 @@
 """Meter feeds: grid frequency (and optionally site draw) pushed by the site meter.
 
 Formats, one reading per UDP datagram or per line of a file: a JSON object
-``{"frequency_hz": 49.62, "site_mw": 12.3}`` (``site_mw`` optional) or a bare number
-(frequency in Hz).  The UDP feed is the fast path: a trip acts on the datagram itself.
+``{"frequency_hz": 49.62, "site_mw": 12.3, "energy_mwh": 81234.567}`` (``site_mw``, the
+site's draw, and ``energy_mwh``, the meter's cumulative import register, optional) or a
+bare number (frequency in Hz).  The register lets a restarted agent meter exactly what
+the site drew while it was down.  The UDP feed is the fast path: a trip acts on the datagram itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 class MeterSample:
     frequency_hz: float
     site_mw: float | None = None
+    energy_mwh: float | None = None  # cumulative import register [MWh]
 
 
 def parse_sample(text: str) -> MeterSample | None:
@@ -40,7 +43,12 @@ def parse_sample(text: str) -> MeterSample | None:
         return None
     if mw is not None and (not isinstance(mw, (int, float)) or not math.isfinite(mw) or mw < 0):
         mw = None
-    return MeterSample(float(f), None if mw is None else float(mw))
+    reg = obj.get("energy_mwh")
+    if reg is not None and (not isinstance(reg, (int, float)) or isinstance(reg, bool)
+                            or not math.isfinite(reg) or reg < 0):
+        reg = None
+    return MeterSample(float(f), None if mw is None else float(mw),
+                       None if reg is None else float(reg))
 
 
 class _Udp(asyncio.DatagramProtocol):

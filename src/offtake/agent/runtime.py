@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
+import os
 import shlex
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from offtake.agent.config import SiteConfig
@@ -26,6 +30,8 @@ from offtake.agent.link import AuthError, LinkError, ServiceLink
 from offtake.agent.meter import MeterSample, follow_file, start_udp_feed
 
 log = logging.getLogger("offtake.agent")
+#: a reconstructed gap is sent as readings of at most this long (the service's limit) [s]
+MAX_READING_S = 86_400.0
 
 
 @dataclass
@@ -185,12 +191,27 @@ class Agent:
         tc = self.cfg.telemetry
         start = time.time() + self.ctl.skew_s
         samples: list[float] = []
+        prev = self._load_telemetry()
+        gap_from = float(prev["end"]) if prev is not None and float(prev["end"]) < start else None
+        # wait this long for the meter's register before estimating the gap from draw
+        register_wait_until = time.monotonic() + max(tc.interval_s, 3 * self.cfg.meter.poll_s)
         while True:
             await asyncio.sleep(tc.sample_s)
             mw = self.meter_mw if self.meter_mw is not None else self.ctl.measured_mw
+            end = time.time() + self.ctl.skew_s
+            if gap_from is not None:
+                assert prev is not None
+                have_register = (self.meter_energy_mwh is not None
+                                 and prev.get("register_mwh") is not None)
+                if not have_register and time.monotonic() < register_wait_until:
+                    continue  # what the site draws now belongs to the gap
+                self.reconstruct_gap(prev, gap_from, end, mw)
+                gap_from = None
+                start, samples = end, []
+                self._save_telemetry(end, mw)
+                continue
             if mw is not None:
                 samples.append(mw)
-            end = time.time() + self.ctl.skew_s
             if end - start >= tc.interval_s:
                 if samples:
                     mean = sum(samples) / len(samples)
@@ -201,9 +222,81 @@ class Agent:
                         "interval_end": datetime.fromtimestamp(end, UTC).isoformat(),
                         "energy_mwh": mean * (end - start) / 3600.0, "mean_mw": mean,
                         "max_mw": max(samples)})
+                    self._save_telemetry(end, mean)
+                else:
+                    self._save_telemetry(end, None)
                 start, samples = end, []
 
+    # --- energy drawn while the agent was down ----------------------------------------
     meter_mw: float | None = None
+    meter_energy_mwh: float | None = None  # the site meter's import register [MWh]
+
+    @property
+    def _telemetry_path(self) -> Path:
+        return Path(self.cfg.state_dir) / "telemetry.json"
+
+    def _load_telemetry(self) -> dict[str, Any] | None:
+        """Where metering stopped last time: ``end`` (UNIX s, service time), the last mean
+        draw ``mw`` and the meter register ``register_mwh`` at that moment."""
+        try:
+            data = json.loads(self._telemetry_path.read_text())
+            float(data["end"])
+            return dict(data)
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError, OSError) as exc:
+            log.error("telemetry state %s unreadable (%s); the downtime gap is not metered",
+                      self._telemetry_path, exc)
+            return None
+
+    def _save_telemetry(self, end: float, mw: float | None) -> None:
+        path = self._telemetry_path
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps({"end": end, "mw": mw, "register_mwh": self.meter_energy_mwh}))
+        os.replace(tmp, path)
+
+    def reconstruct_gap(self, prev: dict[str, Any], gap_start: float, gap_end: float,
+                        mw_now: float | None) -> list[dict[str, Any]]:
+        """Queue readings (flagged ``reconstructed``) for [gap_start, gap_end), when the
+        agent was not metering: from the meter register if it was read at both ends,
+        else estimated as the mean of the draw before and after the gap."""
+        hours = (gap_end - gap_start) / 3600.0
+        if hours <= 0:
+            return []
+        reg0, reg1 = prev.get("register_mwh"), self.meter_energy_mwh
+        energy: float | None = None
+        how = ""
+        if reg0 is not None and reg1 is not None and reg1 >= float(reg0):
+            energy, how = reg1 - float(reg0), "meter register"
+        else:
+            if reg0 is not None and reg1 is not None:
+                log.warning("meter register went back (%.6f -> %.6f MWh): reset or replaced "
+                            "meter; estimating the gap from draw", reg0, reg1)
+            known = [float(x) for x in (prev.get("mw"), mw_now) if x is not None]
+            if known:
+                energy, how = sum(known) / len(known) * hours, "draw before and after"
+        if energy is None:
+            log.error("no meter register and no draw known: %.0f s while the agent was down "
+                      "are not metered", gap_end - gap_start)
+            return []
+        pieces = max(1, math.ceil((gap_end - gap_start) / MAX_READING_S))
+        step = (gap_end - gap_start) / pieces
+        out = []
+        for k in range(pieces):
+            a, b = gap_start + k * step, gap_start + (k + 1) * step
+            e = energy / pieces
+            mean = e / ((b - a) / 3600.0)
+            rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"offtake-gap|{self.cfg.site_id}|{a!r}"))
+            reading = {"reading_id": rid, "site_id": self.cfg.site_id,
+                       "interval_start": datetime.fromtimestamp(a, UTC).isoformat(),
+                       "interval_end": datetime.fromtimestamp(b, UTC).isoformat(),
+                       "energy_mwh": e, "mean_mw": mean, "max_mw": mean,
+                       "reconstructed": True}
+            self.ctl.outbox.add("reading", rid, reading)
+            out.append(reading)
+        log.warning("metered %.6f MWh drawn while the agent was down (%.1f s, from the %s); "
+                    "sent as reconstructed reading(s)", energy, gap_end - gap_start, how)
+        return out
 
     def _on_meter(self, sample: MeterSample | None, raw: str) -> None:
         if sample is None:
@@ -211,6 +304,8 @@ class Agent:
             return
         if sample.site_mw is not None:
             self.meter_mw = sample.site_mw
+        if sample.energy_mwh is not None:
+            self.meter_energy_mwh = sample.energy_mwh
         self.ctl.frequency(sample.frequency_hz)
 
     async def run(self) -> None:
