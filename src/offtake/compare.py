@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,11 @@ from offtake.errors import InputError
 from offtake.report.labels import flex_label, key_label
 
 # keys that are not results: never listed as "figures changed"
-SKIP_PREFIXES = ("timings_s", "provenance", "plan.timings_s", "emissions.by_fuel")
+SKIP_PREFIXES = ("timings_s", "provenance", "plan.timings_s", "emissions.by_fuel",
+                 # the same figure again, in another place or currency
+                 "value.system.tariff_pkr_per_kwh", "value.system.tariff_usd_per_mwh", "value.system.mw",
+                 "value.system.mwh_per_year", "value.system.contribution_pkr_per_year",
+                 "value.system.extra_generation_cost_usd_per_year")
 # the same figure stored twice in summary.json: compare it once
 DUPLICATE_KEYS = ("mwh_per_year",)  # plan.by_type.*.mwh_per_year repeats energy_mwh_per_year
 
@@ -101,13 +106,41 @@ def _kind(key: str) -> str:
     if leaf.startswith("prob_") or leaf.endswith("_share") or leaf in ("curtailment_rate", "utilisation_before",
                                                                          "utilisation_after", "irr_per_year"):
         return "pp"
-    if leaf.endswith(("_usd", "_usd_per_year")) or leaf == "objective":
+    if leaf.endswith(("_usd", "_usd_per_year", "_pkr_per_year")) or leaf == "objective":
         return "musd"
-    if leaf.endswith(("_mwh", "_mwh_per_year")):
+    if leaf.endswith("_pkr_per_kwh"):
+        return "rs"
+    if leaf.endswith(("_mwh", "_mwh_per_year")) and not leaf.endswith("_per_mwh"):
         return "gwh"
     if leaf.endswith("tco2_per_year"):
         return "kt"
     return "plain"
+
+
+# words for the leaf keys a summary holds (the unit comes from _kind or the key's suffix)
+LEAF_WORDS = {
+    "npv_usd": "NPV", "mean_usd": "mean NPV", "p10_usd": "P10 NPV", "p50_usd": "P50 NPV", "p90_usd": "P90 NPV",
+    "prob_loss": "probability of loss", "irr_per_year": "IRR", "mw": "MW", "total_mw": "flexible load sited",
+    "energy_mwh_per_year": "energy drawn", "curtailed_hours_per_year": "hours curtailed per year",
+    "curtailment_rate": "share of energy curtailed", "breakeven_tariff_pkr_per_kwh": "break-even tariff",
+    "pays_at_tariff": "pays at the tariff", "objective": "plan objective (system cost minus flexible value)",
+    "extra_generation_cost_usd_per_year": "extra generation cost per year", "unserved_mwh": "unserved household energy",
+    "tariff_pkr_per_kwh": "tariff", "extra_tco2_per_year": "extra CO2 per year",
+    "tco2_per_mwh_drawn": "CO2 per MWh drawn", "tco2_per_mwh_generated": "CO2 per MWh of extra generation",
+    "other_consumers_change_pkr_per_kwh": "other consumers' average tariff change",
+    "contribution_usd_per_year": "contribution to capacity charges per year",
+    "contribution_pkr_per_year": "contribution to capacity charges per year",
+    "full_cost_pkr_per_kwh": "full cost (IMF test)", "recovers_full_cost": "tariff recovers full cost",
+    "uptime_share": "uptime",
+    "average_ppp_change_share": "change of the average power purchase price",
+    "industrial_change_share": "change of the industrial tariff",
+    "window_upper_pkr_per_kwh": "viable tariff window, upper end",
+    "window_lower_pkr_per_kwh": "viable tariff window, lower end",
+    "energy_cost_pkr_per_kwh": "energy cost caused",
+}
+_UNIT_OF = {"_pkr_per_kwh": "Rs/kWh", "_usd_per_mwh": "USD/MWh", "_mw": "MW", "tco2_per_mwh_drawn": "t/MWh",
+            "tco2_per_mwh_generated": "t/MWh", "_hours_per_year": "h/yr", "_pkr_per_year": "Rs/yr"}
+_CONTAINERS = ("plan", "value", "loads", "system", "regions", "by_type", "capacity_mw", "surplus", "risk", "emissions")
 
 
 def label(key: str) -> tuple[str, str]:
@@ -115,23 +148,23 @@ def label(key: str) -> tuple[str, str]:
     parts = key.split(".")
     leaf = parts[-1]
     kind = _kind(key)
-    context = [flex_label(p) if "_" in p or p.islower() else p for p in parts[:-1]
-               if p not in ("plan", "value", "loads", "system", "regions", "by_type", "capacity_mw", "surplus",
-                            "risk", "emissions")]
-    if parts[:2] == ["plan", "capacity_mw"]:
-        return " ".join(["sited", *context]), "MW"
+    if parts[:2] == ["plan", "capacity_mw"] and len(parts) == 4:
+        return f"{flex_label(leaf)} sited in {parts[2]}", "MW"
+    context = [flex_label(p) for p in parts[:-1] if p not in _CONTAINERS]
     unit = {"pp": "%", "musd": "M USD", "gwh": "GWh", "kt": "kt CO2"}.get(kind, "")
-    words = key_label(leaf)
-    if kind == "musd":
-        words = words.replace(" [USD]", "").replace(" [/yr]", " per year")
-        words = words.removesuffix(" usd").removesuffix(" usd per year")
-    if kind == "gwh":
-        words = words.replace(" [MWh]", "").replace(" [/yr]", " per year")
-    if "[" in words and not unit:
-        words, _, rest = words.partition(" [")
-        unit = rest.rstrip("]")
-    if kind in ("pp", "kt"):
-        words = words.replace(" [share]", "").replace(" [/yr]", "")
+    if not unit:
+        unit = next((u for suf, u in _UNIT_OF.items() if leaf.endswith(suf)), "")
+    words = LEAF_WORDS.get(leaf)
+    if words is None:
+        words = key_label(leaf)
+        words = words.partition(" [")[0]
+    if kind == "musd" and leaf.endswith("_pkr_per_year"):
+        unit = "M Rs"
+    m = re.fullmatch(r"p(\d+)_mw", leaf)
+    if m and parts[0] == "surplus":
+        words = f"surplus available in {m.group(1)} % of hours"
+    elif leaf == "mean_mw" and parts[0] == "surplus":
+        words = "mean surplus"
     return " ".join([*context, words]).strip(), unit
 
 
@@ -146,7 +179,7 @@ def compare(before: dict[str, Any], after: dict[str, Any], rel_tol: float = 1e-9
         if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, (int, float)) or not isinstance(y, (int, float)):
             if x != y:
                 rows.append({"key": key, "figure": fig, "unit": unit, "before": x, "after": y, "change": None,
-                             "change_percent": None, "change_kind": "text"})
+                             "change_percent": None, "change_kind": _kind(key)})
             else:
                 same += 1
             continue
@@ -173,7 +206,9 @@ def format_value(v: Any, kind: str) -> str:
         return str(v)
     x = float(v)
     if kind == "pp":
-        return f"{x * 100:,.1f}"
+        return "none" if x <= -0.99 else f"{x * 100:,.1f}"  # IRR -100 %: never pays back
+    if kind == "rs":
+        return f"{x:,.2f}"
     if kind == "musd":
         x /= 1e6
     elif kind in ("gwh", "kt"):

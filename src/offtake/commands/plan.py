@@ -24,11 +24,11 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     @handle_errors
     def plan_cmd(
-        scenario: str = typer.Option(None, "--scenario", "-s", help="Scenario folder or built-in name.  [default: pakistan-2025]"),
+        scenario: str = typer.Option(None, "--scenario", "-s", help="Scenario folder or built-in name (default: pakistan-2025)."),
         out: Path = typer.Option(Path("offtake-out/plan"), "--out", "-o", help="Folder for CSV, JSON and PNG results."),
         resolution: str = typer.Option(DEFAULT_RESOLUTION, "--resolution", "-r", help="Hours per plan snapshot: 1h is the full year (slow), 3h averages three hours."),
         days: int = typer.Option(None, "--days", help="Plan on N representative days instead (a multiple of 12; fastest)."),
-        cap_mw: float = typer.Option(None, "--cap-mw", help="National programme cap [MW].  [default: the scenario's]"),
+        cap_mw: float = typer.Option(None, "--cap-mw", help="National programme cap [MW] (default: the scenario's)."),
         export_pypsa: Path = typer.Option(None, "--export-pypsa", help="Also write the planning problem as a PyPSA netCDF file (.nc)."),
         plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
         baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also solve without flexible loads."),

@@ -69,20 +69,20 @@ def register(app: typer.Typer) -> None:
     @app.command("risk")
     @handle_errors
     def risk(
-        scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="Scenario folder or built-in name; gives the tariff and the plan.  [default: pakistan-2025]")] = None,
-        plan_dir: Annotated[Path | None, typer.Option("--plan-dir", help="Results folder of `offtake plan`: MW, uptime and curtailment per load type.  [default: plan here]")] = None,
+        scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="Scenario folder or built-in name; gives the tariff and the plan (default: pakistan-2025).")] = None,
+        plan_dir: Annotated[Path | None, typer.Option("--plan-dir", help="Results folder of `offtake plan`: MW, uptime and curtailment per load type (default: plan here).")] = None,
         resolution: Annotated[str, typer.Option("--resolution", help="Plan resolution when the plan is solved here (1h, 3h, ...).")] = DEFAULT_RESOLUTION,
         days: Annotated[int | None, typer.Option("--days", help="Plan on N representative days instead (a multiple of 12).")] = None,
         paths: Annotated[int, typer.Option("--paths", min=100, help="Monte Carlo paths.")] = 10_000,
-        months: Annotated[int, typer.Option("--months", min=1, help="Horizon [months].")] = 120,
+        months: Annotated[int, typer.Option("--months", min=1, help="Horizon in months.")] = 120,
         seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
-        tariff: Annotated[float | None, typer.Option("--tariff", help="Tariff for the new loads [Rs/kWh].  [default: the scenario's offered tariff]")] = None,
+        tariff: Annotated[float | None, typer.Option("--tariff", help="Tariff for the new loads [Rs/kWh] (default: the scenario's offered tariff).")] = None,
         bitcoin_mw: Annotated[float | None, typer.Option("--bitcoin-mw", help="Value a mining site of this size [MW] instead of the plan's.")] = None,
         aidc_mw: Annotated[float | None, typer.Option("--aidc-mw", help="Value an AI data centre of this size [MW] instead of the plan's.")] = None,
         uptime: Annotated[float, typer.Option("--uptime", help="Uptime share of a site given by --bitcoin-mw/--aidc-mw [0-1].")] = 0.9,
         btc_price: Annotated[float, typer.Option("--btc-price", help="Starting BTC price [USD].")] = 100_000.0,
         tornado: Annotated[bool, typer.Option("--tornado/--no-tornado", help="One-at-a-time sensitivities.")] = True,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for CSV, JSON and PNG files.  [default: print only, write nothing]")] = None,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for CSV, JSON and PNG files (default: print only, write nothing).")] = None,
     ) -> None:
         """Investor NPV distributions (P10/P50/P90, probability of loss, VaR, CVaR) per load."""
         import math

@@ -62,12 +62,12 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def run_cmd(
         ctx: typer.Context,
-        scenario: str = typer.Option(None, "--scenario", "-s", help="Scenario folder or built-in name.  [default: pakistan-2025]"),
+        scenario: str = typer.Option(None, "--scenario", "-s", help="Scenario folder or built-in name (default: pakistan-2025)."),
         out: Path = typer.Option(Path("offtake-out/run"), "--out", "-o", help="Folder for report.html, PNG, CSV, tables.xlsx, summary.json and run.yaml."),
         resolution: str = typer.Option(DEFAULT_RESOLUTION, "--resolution", "-r", help="Hours per plan snapshot: 1h is the full year (slow), 3h averages three hours."),
         days: int = typer.Option(None, "--days", help="Plan on N representative days instead (a multiple of 12; fastest)."),
-        tariff: float = typer.Option(None, "--tariff", help="Tariff for flexible loads [PKR/kWh].  [default: the scenario's offered tariff]"),
-        cap_mw: float = typer.Option(None, "--cap-mw", help="National programme cap [MW].  [default: the scenario's]"),
+        tariff: float = typer.Option(None, "--tariff", help="Tariff for flexible loads [PKR/kWh] (default: the scenario's offered tariff)."),
+        cap_mw: float = typer.Option(None, "--cap-mw", help="National programme cap [MW] (default: the scenario's)."),
         paths: int = typer.Option(10_000, "--paths", help="Monte Carlo paths for the risk analysis."),
         seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed of the Monte Carlo (same seed, same numbers)."),
         export_pypsa: Path = typer.Option(None, "--export-pypsa", help="Also write the planning problem as a PyPSA netCDF file (.nc)."),
@@ -77,7 +77,6 @@ def register(app: typer.Typer) -> None:
         """The main job: a decision report for a scenario (built-in Pakistan by default)."""
         import time
 
-        from click.core import ParameterSource
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from offtake.commands.plan import parse_resolution
@@ -89,7 +88,8 @@ def register(app: typer.Typer) -> None:
                                   "tariff": tariff, "cap_mw": cap_mw, "paths": paths, "seed": seed,
                                   "export_pypsa": export_pypsa, "allow_unserved": allow_unserved}
         if config is not None:
-            given = {k for k in CONFIG_KEYS if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
+            given = {k for k in CONFIG_KEYS  # by name: typer may carry its own copy of click's enum
+                     if getattr(ctx.get_parameter_source(k), "name", "") == "COMMANDLINE"}
             for k, v in read_config(config).items():
                 if k not in given:
                     values[k] = v

@@ -66,9 +66,9 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def sweep(
         grid: Annotated[Path, typer.Option("--grid", "-g", help="grid YAML: axes, plan options")],
-        scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="scenario folder or built-in name [default: pakistan-2025]")] = None,
+        scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="scenario folder or built-in name (default: pakistan-2025).")] = None,
         scheduler: Annotated[str | None, typer.Option("--scheduler", help="address of a running Dask scheduler (tcp://host:8786); default: a LocalCluster")] = None,
-        workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="LocalCluster worker processes (1 thread each)")] = os.cpu_count() or 1,
+        workers: Annotated[int, typer.Option("--workers", "-w", min=1, show_default=False, help="LocalCluster worker processes, 1 thread each (default: the number of CPUs, never more than the variants).")] = os.cpu_count() or 1,
         out: Annotated[Path, typer.Option("--out", "-o", help="folder for sweep.csv, sweep.json, sweep.png")] = Path("offtake-out/sweep"),
         connect_timeout: Annotated[float, typer.Option("--connect-timeout", min=0.1, help="seconds to wait for --scheduler")] = 10.0,
     ) -> None:

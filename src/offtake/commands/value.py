@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
     @app.command("value")
     @handle_errors
     def value(
-        scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="scenario folder or built-in name [default: pakistan-2025]")] = None,
+        scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="scenario folder or built-in name (default: pakistan-2025).")] = None,
         plan_dir: Annotated[Path | None, typer.Option("--plan-dir", help="results folder of `offtake plan` (default: run the plan)")] = None,
         tariff: Annotated[float | None, typer.Option("--tariff", help="tariff for the new loads [PKR/kWh] (default: the scenario's offered tariff)")] = None,
         btc_price: Annotated[float | None, typer.Option("--btc-price", help="BTC price for the mining valuation [USD] (default 100,000)")] = None,
