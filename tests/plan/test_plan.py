@@ -109,7 +109,7 @@ def test_households_first_when_short() -> None:
     s = two_region_mining()
     d = s.demand_mw.copy()
     d["B"] = [40.0, 45.0, 170.0]  # hour 3: B needs 170, at most 100 + 50 available
-    r = plan(dataclasses.replace(s, demand_mw=d))
+    r = plan(dataclasses.replace(s, demand_mw=d), PlanOptions(allow_unserved=True))
     assert r.unserved_mw["B"].iloc[2] == pytest.approx(20.0)
     assert r.consumption_mw.iloc[2].sum() == 0.0
     assert r.price_usd_per_mwh["B"].iloc[2] == pytest.approx(1000.0)
@@ -164,3 +164,54 @@ def test_full_builtin_matches_pypsa() -> None:
     sol, res, _ = solve_inputs(x, PlanOptions())
     check_solution(x, sol)
     assert res.objective_usd == pytest.approx(optimize_network(to_pypsa(x), solver="ipm"), rel=1e-6)
+
+
+@pytest.mark.parametrize(("kw", "objective", "lng_mwh", "coal_mwh", "unused_mwh"), [
+    ({}, 3600.0, 100.0, 40.0, 0.0),
+    ({"top_mwh": 150.0}, 2400.0, 140.0, 0.0, 10.0),
+    ({"coal_max_mwh": 30.0}, 4000.0, 110.0, 30.0, 0.0),
+])
+def test_take_or_pay_budget_and_availability_by_hand(kw, objective, lng_mwh, coal_mwh, unused_mwh) -> None:
+    from offtake.examples import take_or_pay
+
+    s = take_or_pay(**kw)
+    r = plan(s)
+    assert r.objective_usd == pytest.approx(objective, rel=1e-9)  # hand solution in the example's docstring
+    np.testing.assert_allclose(r.dispatch_mw["A_nuclear"], [50, 50, 50, 50], atol=1e-7)  # 50 % available in July
+    assert r.dispatch_mw["A_rlng"].sum() == pytest.approx(lng_mwh, abs=1e-6)
+    assert r.dispatch_mw["A_coal"].sum() == pytest.approx(coal_mwh, abs=1e-6)
+    top = r.take_or_pay()
+    assert top.loc[("lng", 7), "unused_mwh"] == pytest.approx(unused_mwh, abs=1e-6)
+    free = r.free_mw()
+    np.testing.assert_allclose(free[("A", "wind", "curtailed")], [30, 0, 0, 0], atol=1e-7)
+    total_top = free[("A", "rlng", "take_or_pay")].sum()  # 1-hour snapshots: MW summed = MWh
+    assert total_top == pytest.approx(unused_mwh, abs=1e-6)
+    # the independent PyPSA model of the same network (budgets and take-or-pay via extra_functionality)
+    x = prepare(s)
+    assert optimize_network(to_pypsa(x)) == pytest.approx(objective, rel=1e-6)
+    mix = r.fuel_mix()
+    assert list(mix.index) == ["hydro", "nuclear", "rlng", "gas", "coal_local", "coal_imported", "oil", "wind",
+                               "solar", "bagasse"]
+    years = 4 / 8760
+    assert mix.loc["rlng", "baseline_mwh_per_year"] == pytest.approx(lng_mwh / years)
+    assert mix.loc["wind", "with_flex_mwh_per_year"] == pytest.approx(60 / years)  # 30 + 30 of 90 available
+
+
+def test_budget_min_take_forces_energy_and_is_checked() -> None:
+    import dataclasses
+
+    from offtake.examples import take_or_pay
+    from offtake.scenario.schema import BUDGET_COLUMNS
+
+    s = take_or_pay(coal_max_mwh=200.0)
+    eb = s.energy_budgets.copy()
+    eb.loc[("coal", 7), "min_mwh"] = 90.0  # must burn 90 MWh of coal: more than the 40 it would
+    r = plan(dataclasses.replace(s, energy_budgets=eb[BUDGET_COLUMNS]))
+    assert r.dispatch_mw["A_coal"].sum() == pytest.approx(90.0, abs=1e-6)
+    # 140 MWh residual: coal 90, LNG 50 within its contract (at 10), so 3,600 - 40*40 - 60*10 + 90*40 + 50*10
+    assert r.objective_usd == pytest.approx(1000 + 50 * 10 + 90 * 40, rel=1e-9)
+    x = prepare(dataclasses.replace(s, energy_budgets=eb[BUDGET_COLUMNS]))
+    bad = dataclasses.replace(read_back := solve_inputs(x, PlanOptions())[0],
+                              dispatch=read_back.dispatch * np.array([1, 1, 1, 0.5]))
+    with pytest.raises(CheckError, match="below min_mwh"):
+        check_solution(x, bad)

@@ -151,3 +151,15 @@ def test_generator_rebuilds_identical_data(tmp_path):
     for name in ("demand.csv", "profiles.csv", "generators.csv", "lines.csv", "energy_budgets.csv",
                  "availability.csv", "flex_loads.csv"):
         assert (tmp_path / name).read_text() == (builtin_path("pakistan-2025") / name).read_text(), name
+
+
+def test_mix_beside_reference_for_the_report(pk, figures):
+    from offtake.scenario.calibration import mix_beside_reference
+
+    _, r = figures
+    t = mix_beside_reference(pk, r)
+    assert t.loc["hydro", "reference_share"] == 0.314 and t.loc["rest", "reference_share"] == pytest.approx(0.023)
+    assert t.loc["rest", "baseline_mwh_per_year"] == pytest.approx(t.loc[["solar", "bagasse", "oil"],
+                                                                         "baseline_mwh_per_year"].sum())
+    assert t.loc[list(FY25_SHARE), "difference_pp"].abs().max() <= 3.0
+    assert pk.config.reference_mix_source.startswith("NEPRA")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -96,3 +97,81 @@ def test_export_roundtrip_and_refuses_nonempty(tmp_path):
     with pytest.raises(InputError, match="not empty"):
         export_scenario("pakistan-2025", out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pk"]  # no temporary leftovers
+
+
+GEN_HEADER = "name,region,technology,fuel,capacity_mw,marginal_cost_usd_per_mwh,min_output_pu,forced_outage_rate,profile,budget\n"
+
+
+def test_bad_generator_columns_each_listed(tmp_path):
+    gens = (GEN_HEADER + "north_hydro,north,hydro,water,1000,1,0,0,,north_hydro\n"  # unknown fuel
+            "south_gas,south,gas,gas,600,80,0,0.1,,nobudget\n"  # budget with no rows
+            "south_solar,south,solar,solar,200,0,0,0,solar,\n")
+    budgets = ("budget,month,max_mwh,min_mwh,take_or_pay_mwh,take_or_pay_usd_per_mwh\n"
+               "north_hydro,1,100,200,,\n"  # min above max
+               "north_hydro,13,100,,,\n"  # month out of range
+               "ghost,1,100,,,\n")  # budget named by no generator
+    avail = "generator,month,available_pu\nsouth_gas,7,1.5\nnobody,7,0.5\n"
+    problems, text = _problems(tmp_path, {"generators.csv": gens, "energy_budgets.csv": budgets,
+                                          "availability.csv": avail})
+    where = {(p.file, p.row, p.column) for p in problems}
+    assert ("generators.csv", 2, "fuel") in where, text
+    assert ("generators.csv", 3, "budget") in where, text
+    assert ("energy_budgets.csv", 2, "min_mwh") in where, text
+    assert ("energy_budgets.csv", 3, "month") in where, text
+    assert ("energy_budgets.csv", 4, "budget") in where, text
+    assert ("availability.csv", 2, "available_pu") in where, text
+    assert ("availability.csv", 3, "generator") in where, text
+    assert "'hydro', 'nuclear'" in text or "hydro" in text
+
+
+def test_take_or_pay_price_above_marginal_cost_is_refused(tmp_path):
+    gens = GENERATORS_CSV.replace("south_gas,south,gas,gas,600,80,0,0.1,,", "south_gas,south,gas,rlng,600,80,0,0.1,,lng")
+    budgets = "budget,month,max_mwh,take_or_pay_mwh,take_or_pay_usd_per_mwh\nnorth_hydro,1,372000,,\nlng,1,,5000,95\n"
+    problems, text = _problems(tmp_path, {"generators.csv": gens, "energy_budgets.csv": budgets})
+    assert any(p.file == "energy_budgets.csv" and p.row == 3 and p.column == "take_or_pay_usd_per_mwh"
+               for p in problems), text
+    assert "above the marginal cost" in text
+
+
+def test_old_format_gets_a_migration_hint(tmp_path):
+    old = ("name,region,technology,capacity_mw,marginal_cost_usd_per_mwh,min_output_pu,forced_outage_rate,profile,"
+           "hydro_budget\nnorth_hydro,north,hydro,1000,1,0,0,,true\n")
+    problems, text = _problems(tmp_path, {"generators.csv": old,
+                                          "hydro_budgets.csv": "generator,month,energy_mwh\nnorth_hydro,1,5\n"})
+    assert "missing required column(s) ['fuel']" in text and "coal_local" in text
+    assert any(p.file == "hydro_budgets.csv" and "energy_budgets.csv" in p.rule for p in problems), text
+
+
+def test_retired_hydro_budget_column_named_with_the_new_way(tmp_path):
+    gens = GENERATORS_CSV.replace(",budget\n", ",budget,hydro_budget\n", 1).replace(",north_hydro\n", ",north_hydro,true\n")
+    problems, text = _problems(tmp_path, {"generators.csv": gens})
+    assert [(p.file, p.row, p.column) for p in problems] == [("generators.csv", 1, "hydro_budget")], text
+    assert "energy_budgets.csv" in text
+
+
+def test_budgets_availability_and_take_or_pay_load(tmp_path):
+    gens = GENERATORS_CSV.replace("south_gas,south,gas,gas,600,80,0,0.1,,", "south_gas,south,gas,rlng,600,80,0,0.1,,lng")
+    budgets = ("budget,month,max_mwh,min_mwh,take_or_pay_mwh,take_or_pay_usd_per_mwh\n"
+               + "".join(f"north_hydro,{m},372000,,,\n" for m in range(1, 13)) + "lng,1,,100,5000,70\n")
+    s = load_scenario(write_tiny_scenario(tmp_path / "ok", {"generators.csv": gens, "energy_budgets.csv": budgets,
+                                                            "availability.csv": "generator,month,available_pu\nsouth_gas,1,0.5\n"}))
+    assert s.budget_members() == {"north_hydro": ["north_hydro"], "lng": ["south_gas"]}
+    row = s.energy_budgets.loc[("lng", 1)]
+    assert (row["min_mwh"], row["take_or_pay_mwh"], row["take_or_pay_usd_per_mwh"]) == (100, 5000, 70)
+    assert np.isnan(row["max_mwh"])
+    assert s.availability_table().loc["south_gas", 1] == 0.5 and s.availability_table().loc["south_gas", 2] == 1.0
+    from offtake.plan.inputs import available_mw
+
+    a = available_mw(s)
+    assert a[0, 1] == pytest.approx(600 * 0.9 * 0.5)  # capacity x (1 - outage rate) x January availability
+
+
+def test_cli_validate_exits_2_on_bad_fuel(tmp_path):
+    from typer.testing import CliRunner
+
+    from offtake.cli import app
+
+    folder = write_tiny_scenario(tmp_path / "bad", {"generators.csv": GENERATORS_CSV.replace(",gas,gas,", ",gas,lng,")})
+    res = CliRunner().invoke(app, ["scenario", "validate", str(folder)])
+    assert res.exit_code == 2, res.output
+    assert "generators.csv" in res.output and "fuel" in res.output and "Traceback" not in res.output

@@ -82,7 +82,8 @@ def result_files(res: object, plots: bool = True) -> dict[str, bytes | str]:
         "capacity_mw.csv": res.capacity_mw.round(3).to_csv(),
         "sites.csv": res.flex_summary().round(4).to_csv(index=False),
         "by_type.csv": res.by_type().round(4).to_csv(),
-        "generation_by_fuel.csv": res.generation_by_fuel().round(4).to_csv(),
+        "generation_by_fuel.csv": res.fuel_mix().round(3).to_csv(),  # fuel,baseline_mwh_per_year,with_flex_mwh_per_year
+        "generation_cost_by_fuel.csv": res.generation_by_fuel().round(4).to_csv(),
         "consumption_mw.csv": cons.round(3).to_csv(index_label="snapshot"),
         "dispatch_mw.csv": res.dispatch_mw.round(3).to_csv(index_label="snapshot"),
         "flow_mw.csv": res.flow_mw.round(3).to_csv(index_label="snapshot"),

@@ -44,11 +44,11 @@ def register(app: typer.Typer) -> None:
                      dest: Path = typer.Argument(..., help="Scenario folder to create."),
                      carrier_map: str = typer.Option(None, "--carrier-map", help="Fuel of PyPSA carriers the built-in "
                                                      "table lacks, e.g. 'Waste=oil,Other=gas'; '*=FUEL' for all the rest."),
-                     timezone: str = typer.Option(None, "--timezone", help="IANA time zone of naive snapshots [default: UTC]."),
+                     timezone: str = typer.Option(None, "--timezone", help="IANA time zone of naive snapshots (default: UTC)."),
                      start: str = typer.Option(None, "--start", help="First hour when the snapshots are not timestamps."),
                      voll: float = typer.Option(None, "--voll", help="Value of lost load [USD/MWh] (default: the "
                                                 "network's load-shedding cost, else max(10,000, 2 x top marginal cost))."),
-                     name: str = typer.Option(None, "--name", help="Scenario name [default: from the file name]."),
+                     name: str = typer.Option(None, "--name", help="Scenario name (default: from the file name)."),
                      force: bool = typer.Option(False, "--force", help="Replace a non-empty folder.")) -> None:
         """Read a PyPSA network into a scenario folder (lines become transport corridors: no KVL)."""
         import math

@@ -264,14 +264,14 @@ class PlanResult:
         return out
 
     def generation_by_fuel(self) -> pd.DataFrame:
-        """Per technology: MWh/yr and cost USD/yr before and after, the extra, and utilisation.
+        """Per fuel: MWh/yr and cost USD/yr before and after, the extra, and utilisation.
 
         Utilisation = energy / (installed MW x 8760 h).  "before" is the baseline plan
         without flexible loads (NaN when the baseline was not solved).
         """
         w = self.weight_h.to_numpy()[:, None]
         years = self.horizon_years
-        tech = self.generators["technology"]
+        tech = self.generators["fuel"].astype(str)
         cost = self.generators["marginal_cost_usd_per_mwh"].to_numpy()
 
         def per_tech(d: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
@@ -290,7 +290,7 @@ class PlanResult:
         denom = (cap * 8760.0).where(cap > 0)
         out["utilisation_before"] = out["before_mwh_per_year"] / denom
         out["utilisation_after"] = out["after_mwh_per_year"] / denom
-        out.index.name = "technology"
+        out.index.name = "fuel"
         return out
 
     @property

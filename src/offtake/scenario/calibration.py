@@ -114,6 +114,28 @@ def calibration_figures(scenario: Scenario, r: PlanResult | None = None, resolut
     }
 
 
+def mix_beside_reference(scenario: Scenario, r: PlanResult) -> pd.DataFrame:
+    """Baseline generation share per fuel next to the scenario's ``reference_mix`` (for reports).
+
+    Index fuel (the ten fuels, then ``rest`` when the reference leaves fuels out); columns
+    ``baseline_mwh_per_year``, ``baseline_share``, ``reference_share`` (NaN without a reference),
+    ``difference_pp`` (percentage points). The reference's source is ``scenario.config.reference_mix_source``.
+    Uses the baseline dispatch (no flexible loads), or the plan's own dispatch when no baseline was solved.
+    """
+    mix = r.fuel_mix()
+    col = "baseline_mwh_per_year" if mix["baseline_mwh_per_year"].notna().all() else "with_flex_mwh_per_year"
+    e = mix[col].rename("baseline_mwh_per_year")
+    out = pd.DataFrame({"baseline_mwh_per_year": e, "baseline_share": e / e.sum()})
+    ref = {str(k): float(v) for k, v in (scenario.config.reference_mix or {}).items()}
+    out["reference_share"] = [ref.get(f, np.nan) for f in out.index]
+    if ref and len(ref) < len(FUELS):
+        rest = [f for f in FUELS if f not in ref]
+        out.loc["rest"] = [float(e[rest].sum()), float(out.loc[rest, "baseline_share"].sum()), 1.0 - sum(ref.values())]
+    out["difference_pp"] = 100.0 * (out["baseline_share"] - out["reference_share"])
+    out.index.name = "fuel"
+    return out
+
+
 def _main(argv: list[str]) -> None:
     from offtake.scenario import load_scenario
 
@@ -133,4 +155,4 @@ def _main(argv: list[str]) -> None:
 if __name__ == "__main__":
     _main(sys.argv[1:])
 
-__all__ = ["baseline_dispatch", "calibration_figures", "corridor_curtailment_mw"]
+__all__ = ["baseline_dispatch", "calibration_figures", "corridor_curtailment_mw", "mix_beside_reference"]

@@ -204,8 +204,19 @@ class ScenarioConfig(_Row):
     reserve_margin: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
     value_of_lost_load_usd_per_mwh: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 5000.0
     programme_cap_mw: NonNeg | None = None
+    # observed generation shares by fuel (e.g. a fiscal year's statistics), shown beside the
+    # baseline mix; fuels left out are reported together as the rest
+    reference_mix: dict[Fuel, Share] | None = None
+    reference_mix_source: str = ""
     tariffs: Tariffs = Tariffs()
     files: Files = Files()
+
+    @field_validator("reference_mix")
+    @classmethod
+    def _mix_sums_to_at_most_one(cls, v: dict[Fuel, float] | None) -> dict[Fuel, float] | None:
+        if v is not None and sum(v.values()) > 1.0 + 1e-9:
+            raise ValueError(f"shares add up to {sum(v.values()):.4g}, more than 1")
+        return v
 
     @field_validator("timezone")
     @classmethod
