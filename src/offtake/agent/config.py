@@ -99,6 +99,8 @@ class MinersConfig(_Strict):
     def _some(self) -> MinersConfig:
         if not self.addresses and self.simulate is None:
             raise ValueError("list miner addresses, or set simulate")
+        if self.addresses and self.simulate is not None:
+            raise ValueError("give either addresses (real miners) or simulate (a simulated fleet), not both")
         return self
 
 
@@ -167,9 +169,10 @@ def parse_config(data: object, source: str = "site.yaml") -> SiteConfig:
     try:
         return SiteConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem(file=source, column=".".join(str(p) for p in e["loc"]) or None,
-                            rule=e["msg"], value=None if "input" not in e or isinstance(
-                                e["input"], dict) else str(e["input"])[:80])
+        # a YAML file has keys, not columns: name the dotted key path in the rule
+        problems = [Problem(file=source, rule=(f"key '{'.'.join(str(p) for p in e['loc'])}': " if e["loc"] else "")
+                            + e["msg"].removeprefix("Value error, "),
+                            value=None if "input" not in e or isinstance(e["input"], dict) else str(e["input"])[:80])
                     for e in exc.errors()]
         raise InputError(f"{source}: invalid site configuration", problems) from None
 

@@ -113,8 +113,12 @@ class Agent:
     async def _push_loop(self) -> None:
         ping_s = max(0.5, self.cfg.failsafe.link_timeout_s / 3)
         while True:
+            connected = False
             try:
                 async for msg in self.link.setpoint_stream(ping_s):
+                    if not connected:
+                        log.info("connected: push channel to %s open", self.cfg.service.url)
+                        connected = True
                     self._heard()
                     self.ctl.offer_setpoint(msg)
             except AuthError as exc:
@@ -123,13 +127,18 @@ class Agent:
             except (LinkError, OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
                 if isinstance(exc, asyncio.CancelledError):
                     raise
+                log.info("push channel down (%s); reconnecting, polling meanwhile", type(exc).__name__)
                 log.debug("push channel down: %r", exc)
             await asyncio.sleep(min(2.0, self.cfg.service.poll_interval_s))
 
     async def _poll_loop(self) -> None:
+        polled = False
         while True:
             try:
                 raw = await self.link.get_setpoint()
+                if not polled:
+                    log.info("connected: %s answers, site %s", self.cfg.service.url, self.cfg.site_id)
+                    polled = True
                 self._heard()
                 self.ctl.offer_setpoint(raw)
             except AuthError as exc:
