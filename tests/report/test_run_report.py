@@ -71,8 +71,9 @@ def test_bad_resolution_and_scenario(tmp_path):
     assert res.exit_code == 2 and not (tmp_path / "y").exists()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh dev installs it)")
-def test_report_renders_in_chromium(run_dir):
+def test_report_renders_in_chromium(run_dir, require_component):
+    require_component("Chromium", CHROMIUM is not None,
+                      "not installed (bash scripts/setup.sh dev installs it)")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -34,9 +34,9 @@ SITES = [("sindh-1", "SINDH", "ven-a", 30.0), ("sindh-2", "SINDH", "ven-b", 20.0
 
 
 @pytest.fixture
-def live(app):  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
+def live(app, require_component):  # type: ignore[no-untyped-def]
+    require_component("Chromium", Path(CHROMIUM).exists(),
+                      f"not found at {CHROMIUM}: apt-get install -y chromium")
     empty_tables(app.state.offtake.engine)
     with serve(app) as url:
         yield url
