@@ -73,8 +73,12 @@ def _pypsa_peer(n, voll: float, electric=("", "ac", "dc", "electricity")) -> flo
     other = n.buses.index[~n.buses["carrier"].str.lower().isin(electric)]
     n.remove("Link", n.links.index[n.links.bus0.isin(other) | n.links.bus1.isin(other)])
     n.remove("Bus", other)
-    n.generators["p_nom_extendable"] = False
-    n.links["p_nom_extendable"] = False
+    for comp, attr in (("Generator", "p_nom"), ("Link", "p_nom"), ("Line", "s_nom")):
+        df = n.c[comp].static
+        if n.objective is not None:  # a solved network: the capacities it built, else p_nom
+            ext = df[f"{attr}_extendable"]
+            df.loc[ext, attr] = df.loc[ext, f"{attr}_opt"]
+        df[f"{attr}_extendable"] = False
     for comp in ("Line", "Transformer"):
         df = n.c[comp].static.copy()
         if len(df):  # a line as a lossless link both ways, limit s_nom x s_max_pu
@@ -127,6 +131,22 @@ def test_example_network_plans_like_pypsa(tmp_path, name, snapshots, carrier_map
     ours = plan(s, NO_FLEX).objective_usd
     theirs = _pypsa_peer(n, s.config.value_of_lost_load_usd_per_mwh)
     assert ours == pytest.approx(theirs, rel=1e-6)
+
+
+def test_solved_network_keeps_optimised_capacities(tmp_path):
+    # PyPSA's own capacity expansion of ac-dc-meshed (KVL, CO2 limit), then the dispatch of the built
+    # capacities: Offtake's plan of the import equals PyPSA's LP of the same fixed capacities
+    n = _network("ac-dc-meshed")
+    status, _ = n.optimize(solver_name="highs")
+    assert status == "ok"
+    n.model.solver_model = None  # so that the network can be copied
+    built = n.generators.p_nom_opt
+    s, report = _import(n, tmp_path, name="solved")
+    assert s.generators.loc[[g.replace(" ", "_") for g in built.index], "capacity_mw"].to_numpy() == pytest.approx(built.to_numpy())
+    assert "p_nom_opt" in " ".join(report.approximated)
+    res = plan(s, NO_FLEX)
+    assert res.objective_usd == pytest.approx(_pypsa_peer(n, s.config.value_of_lost_load_usd_per_mwh), rel=1e-6)
+    assert float(res.unserved_mw.to_numpy().sum()) < 1e-6  # the built capacities serve every load
 
 
 def test_scigrid_regions_keep_coordinates_and_fuels(tmp_path):

@@ -21,7 +21,8 @@ Mapping (docs/scenario-format.md, "PyPSA import", says the same for users):
 - storage units with an inflow and no pumping become hydro with monthly energy budgets
   (``efficiency_dispatch x`` the month's inflow); other storage, stores, global
   constraints, multi-bus links and conversion links are dropped and listed;
-- extendable capacity is fixed (``p_nom_opt`` of a solved network, else ``p_nom``).
+- extendable capacity is fixed: at ``p_nom_opt`` when the network is solved (it has an
+  ``objective``), else at ``p_nom``.
 
 Snapshots: an Offtake scenario is hourly, so a snapshot of weighting w hours becomes w
 identical hourly rows (weightings must be whole hours); objectives then agree with
@@ -445,15 +446,18 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         raise InputError(f"{source}: the network has missing or non-finite values", problems)
 
     ext = g["p_nom_extendable"].astype(bool).to_numpy() if "p_nom_extendable" in g else np.zeros(len(g), bool)
+    objective = getattr(n, "objective", None)
+    solved = objective is not None and bool(np.isfinite(float(objective)))
+    fixed_at = "fixed at p_nom_opt (the network is solved)" if solved else "fixed at p_nom (the network is not solved)"
     p_nom = g["p_nom"].to_numpy(float).copy()
-    if "p_nom_opt" in g:
+    if solved and "p_nom_opt" in g:
         opt = g["p_nom_opt"].to_numpy(float)
-        use_opt = ext & np.isfinite(opt) & (opt > 0)
+        use_opt = ext & np.isfinite(opt)
         p_nom[use_opt] = opt[use_opt]
     ext_keep = ext & ~neg & ~is_shed.to_numpy()
     if ext_keep.any():
-        approx.append(f"capacity expansion is not modelled: {int(ext_keep.sum())} extendable generators fixed at "
-                      f"p_nom_opt (solved network) or p_nom: {_listing(g.index[ext_keep])}")
+        approx.append(f"capacity expansion is not modelled: {int(ext_keep.sum())} extendable generators "
+                      f"{fixed_at}: {_listing(g.index[ext_keep])}")
 
     w_rows = np.repeat(n.snapshot_weightings["generators"].to_numpy(float), reps) / np.repeat(reps, reps)  # 1 h each
     mc_rows = expand(mc_df)
@@ -607,7 +611,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         for j in fits:
             row = su.iloc[j]
             sname = str(su.index[j])
-            p_nom_su = float(row["p_nom_opt"]) if bool(row.get("p_nom_extendable", False)) and float(row.get("p_nom_opt", 0)) > 0 else float(row["p_nom"])
+            p_nom_su = float(row["p_nom_opt"]) if solved and bool(row.get("p_nom_extendable", False)) else float(row["p_nom"])
             pmax = pmax_rows[:, j]
             scale = max(1.0, float(pmax.max()))
             cap = p_nom_su * scale
@@ -663,11 +667,11 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         ext = df["s_nom_extendable"].astype(bool).to_numpy() if "s_nom_extendable" in df else np.zeros(len(df), bool)
         if "s_nom_opt" in df:
             opt = df["s_nom_opt"].to_numpy(float)
-            use = ext & np.isfinite(opt) & (opt > 0)
+            use = ext & np.isfinite(opt) & solved
             s_nom[use] = opt[use]
         if ext.any():
-            approx.append(f"capacity expansion is not modelled: {int(ext.sum())} extendable {comp.lower()}s fixed at "
-                          f"s_nom_opt (solved network) or s_nom")
+            approx.append(f"capacity expansion is not modelled: {int(ext.sum())} extendable {comp.lower()}s "
+                          f"{fixed_at.replace('p_nom', 's_nom')}")
         smx = s_max.to_numpy(float)
         vary = np.ptp(smx, axis=0) > _EPS if len(smx) else np.zeros(len(df), bool)
         if vary.any():
@@ -710,7 +714,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         ext = lk["p_nom_extendable"].astype(bool).to_numpy() if "p_nom_extendable" in lk else np.zeros(len(lk), bool)
         if "p_nom_opt" in lk:
             opt = lk["p_nom_opt"].to_numpy(float)
-            use = ext & np.isfinite(opt) & (opt > 0)
+            use = ext & np.isfinite(opt) & solved
             p_nom_l[use] = opt[use]
         eff = eff_df.to_numpy(float)
         conv, vary_l, gain, cost_l, forced = [], [], [], [], []
@@ -755,8 +759,8 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         if forced:
             dropped.append(f"minimum flows of {len(forced)} links (p_min_pu > 0 or p_max_pu < 0): {_listing(forced)}")
         if n_ext:
-            approx.append(f"capacity expansion is not modelled: {n_ext} extendable links fixed at p_nom_opt "
-                          "(solved network) or p_nom")
+            approx.append(f"capacity expansion is not modelled: {n_ext} extendable links fixed at "
+                          f"{fixed_at.split(' at ', 1)[-1]}")
         if len(lk) - len(conv):
             notes.append(f"{len(lk) - len(conv)} links became transport corridors (p_nom x p_max_pu forward, "
                          "p_nom x -p_min_pu backward, loss 1 - efficiency)")
