@@ -530,7 +530,7 @@ def _wait(pred, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def
 
 def test_webhooks_in_each_versions_shape(client, oadr, hook) -> None:  # type: ignore[no-untyped-def]
     sub30 = {"clientName": "ven-a", "programID": "offtake-surplus-SINDH", "objectOperations": [
-        {"objects": ["EVENT"], "operations": ["PUT", "POST"], "callbackUrl": f"{hook}/v30",
+        {"objects": ["EVENT"], "operations": ["UPDATE", "CREATE"], "callbackUrl": f"{hook}/v30",
          "bearerToken": "hook-30"}]}
     sub31 = {"clientName": "ven-b", "objectOperations": [
         {"objects": ["EVENT"], "operations": ["CREATE", "UPDATE"], "callbackUrl": f"{hook}/v31",
@@ -541,6 +541,12 @@ def test_webhooks_in_each_versions_shape(client, oadr, hook) -> None:  # type: i
                                           json=sub31), "post", "/subscriptions")
     assert got["clientID"] == "ven-b"
     assert client.get(f"{B30}/subscriptions", headers=oadr["ven_b"]).json()[0]["programID"] == ""
+    # the GET/POST/PUT spelling some clients use is accepted and echoed as sent
+    alt = client.post(f"{B31}/subscriptions", headers=oadr["ven_b"], json={
+        **sub31, "objectOperations": [{**sub31["objectOperations"][0], "operations": ["POST"],
+                                       "callbackUrl": f"{hook}/alt"}]})
+    assert alt.status_code == 201 and alt.json()["objectOperations"][0]["operations"] == ["POST"]
+    client.delete(f"{B31}/subscriptions/{alt.json()['id']}", headers=oadr["ven_b"])
     # an emergency curtailment changes both setpoint events; a BL event for s-b follows
     assert client.post("/api/v1/emergency-curtailments", headers=oadr["grid"],
                        json={"reason": "test"}).status_code == 201

@@ -527,8 +527,8 @@ def build_router(version: str) -> APIRouter:  # noqa: C901 - one closure per ope
                 [oa.ValuesMap.model_validate(t) for t in out["targets"]])
         if not V.v31 and out.get("targets") and isinstance(out["targets"][0], str):
             out["_t301"] = [{"type": "GROUP", "values": out["targets"]}]
-        for op in out.get("objectOperations", []):  # both specs: READ/CREATE/UPDATE/DELETE
-            op["operations"] = [core.V31.op(o) for o in op["operations"]]
+        # operations are echoed as sent: both specs spell them READ/CREATE/UPDATE/DELETE,
+        # openadr3-client (2.x, both modes) sends and parses GET/POST/PUT/DELETE
         if not V.v31 and not out.get("programID"):
             out["programID"] = ""
         return V.out(out)
@@ -839,8 +839,8 @@ def _with301(obj: Obj, names: Names) -> Obj:
 def _report_body(body: Any) -> str:
     d = body.model_dump(mode="json", by_alias=True, exclude_none=True)
     d.pop("programID", None)
-    for pd in d.get("payloadDescriptors", []):
-        pd["objectType"] = "REPORT_PAYLOAD_DESCRIPTOR"  # some clients send EVENT_...
+    # payloadDescriptors keep the objectType sent: REPORT_PAYLOAD_DESCRIPTOR (the specs,
+    # and the default), or EVENT_PAYLOAD_DESCRIPTOR as openadr3-client 2.x sends and parses
     for r in d.get("resources", []):
         for iv in r.get("intervals", []):
             if "intervalPeriod" in iv:
