@@ -175,6 +175,33 @@ def test_csv_folder_reads_like_netcdf(tmp_path):
     assert plan(s_csv, NO_FLEX).objective_usd == pytest.approx(plan(s_nc, NO_FLEX).objective_usd, rel=1e-9)
 
 
+# ---------------------------------------------------------------- round trip of the built-in scenario
+
+def test_builtin_scenario_round_trip(tmp_path):
+    """`offtake plan --export-pypsa` at 24 h, import, plan: the objective of the original no-flex plan.
+
+    The export holds the flexible loads too; the import drops and lists them, so the imported
+    scenario is the original without flexible loads, at the same daily resolution.
+    """
+    original = load_scenario("pakistan-2025")
+    opts = PlanOptions(resolution_h=24, no_flex=True, baseline=False, allow_unserved=True)
+    expected = plan(original, opts).objective_usd
+    nc = tmp_path / "pk.nc"
+    r = runner.invoke(app, ["plan", "--resolution", "24h", "--export-pypsa", str(nc), "--no-plots", "--no-baseline",
+                            "--out", str(tmp_path / "plan")])
+    assert r.exit_code == 0, r.output
+    out, report = import_network(nc, tmp_path / "back")
+    assert len(report.not_supported) == 2 and "flexible loads" in report.not_supported[0]
+    assert "programme_cap" in report.not_supported[1] and not report.approximated
+    back = load_scenario(out)
+    assert back.config.timezone == original.config.timezone and back.config.reserve_margin == original.config.reserve_margin
+    assert len(back.snapshots) == 8760 and back.snapshots[0] == original.snapshots[0]
+    pd.testing.assert_series_equal(back.generators["fuel"].sort_index(), original.generators["fuel"].sort_index())
+    assert set(back.energy_budgets.index.get_level_values(0)) == set(original.energy_budgets.index.get_level_values(0))
+    got = plan(back, opts).objective_usd
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
 # ---------------------------------------------------------------- hand-checked small networks
 
 def _two_bus(weight: float = 1.0):

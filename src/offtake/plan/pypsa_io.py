@@ -119,6 +119,7 @@ def to_pypsa(x: PlanInputs) -> Any:
     n.meta = {"offtake_windows": json.dumps(windows), "offtake_budgets": json.dumps(_budget_specs(x)),
               "offtake_month": json.dumps(x.month.tolist()), "offtake_fuel": json.dumps(dict(zip(x.generators, x.gen_fuel))),
               "timezone": str(x.snapshots.tz) if x.snapshots.tz is not None else "UTC",
+              "reserve_margin": float(x.reserve_margin),  # lets import-pypsa fold the '<region> gen' buses back
               "scenario": x.scenario_name, "resolution": x.resolution,
               "snapshot_start": [str(t) for t in x.snapshots[:1]]}
     return n

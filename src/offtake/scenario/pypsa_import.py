@@ -303,11 +303,15 @@ def _timeline(n: Any, opts: ImportOptions, approx: list[str], notes: list[str]) 
     return hours, reps, tz
 
 
-def _fuels(carriers: pd.Series, cmap: dict[str, str], counts: pd.Series, cap: pd.Series) -> pd.Series:
+def _fuels(carriers: pd.Series, cmap: dict[str, str], counts: pd.Series, cap: pd.Series,
+           declared: pd.Series | None = None) -> pd.Series:
+    """Fuel of each row: ``declared`` (Offtake's export) first, then the carrier map; unknown -> error."""
     merged = {**DEFAULT_CARRIER_MAP, **{k: v for k, v in cmap.items() if k != "*"}}
     fallback = cmap.get("*")
     norm = carriers.map(normalise_carrier)
     fuel = norm.map(merged)
+    if declared is not None:
+        fuel = declared.where(declared.isin(FUELS)).fillna(fuel)
     unknown = sorted(set(carriers[fuel.isna()]))
     if unknown and fallback is None:
         parts = [f"{c!r} ({int(counts.get(c, 0))} generators, {float(cap.get(c, 0.0)):,.0f} MW)" for c in unknown]
@@ -316,6 +320,62 @@ def _fuels(carriers: pd.Series, cmap: dict[str, str], counts: pd.Series, cap: pd
             "carriers with no Offtake fuel: " + "; ".join(parts)
             + f". Map them with --carrier-map '{hint}' (fuels: {', '.join(FUELS)}), or '*=FUEL' for all unmapped")
     return fuel.fillna(fallback or "")
+
+
+def _budget(max_mwh: np.ndarray, min_mwh: np.ndarray, top_mwh: np.ndarray | None = None,
+            top_usd_per_mwh: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    return {"max_mwh": max_mwh, "min_mwh": min_mwh,
+            "take_or_pay_mwh": np.zeros(12) if top_mwh is None else top_mwh,
+            "take_or_pay_usd_per_mwh": np.zeros(12) if top_usd_per_mwh is None else top_usd_per_mwh}
+
+
+def _meta_budgets(specs: list[Any], parts_of: dict[str, list[str]], gen_rows: list[dict[str, Any]],
+                  budgets: dict[str, dict[str, np.ndarray]], month_row: np.ndarray, approx: list[str],
+                  notes: list[str]) -> None:
+    """Energy budgets and take-or-pay contracts that Offtake's export keeps in n.meta['offtake_budgets']."""
+    row_of = {r["name"]: r for r in gen_rows}
+    present = np.bincount(month_row - 1, minlength=13)[:12] > 0
+    names = _Names()
+    names.used |= set(budgets)
+    for spec in specs:
+        try:
+            members = [o for g in spec["generators"] for o in parts_of.get(str(g), [])]
+            cols = {}
+            for key, empty in (("max_mwh", np.nan), ("min_mwh", 0.0), ("take_or_pay_mwh", 0.0),
+                               ("take_or_pay_usd_per_mwh", 0.0)):
+                arr = np.full(12, empty)
+                for mth, v in dict(spec.get(key, {})).items():
+                    arr[int(mth) - 1] = float(v)
+                cols[key] = np.where(present, arr, np.nan if key == "max_mwh" else 0.0)
+            name = names.make("Budget", str(spec["name"]))
+        except (KeyError, TypeError, ValueError):
+            raise InputError("n.meta['offtake_budgets']: each budget needs a name, generators and monthly "
+                             "max_mwh/min_mwh/take_or_pay_mwh/take_or_pay_usd_per_mwh") from None
+        if not members:
+            approx.append(f"energy budget {spec['name']} in n.meta names no imported generator: dropped")
+            continue
+        clash = [m for m in members if row_of[m]["budget"]]
+        if clash:
+            approx.append(f"generators {_listing(clash)} have an e_sum limit and belong to budget {spec['name']} "
+                          "in n.meta: only the n.meta budget is kept")
+        for m in members:
+            row_of[m]["budget"] = name
+        budgets[name] = cols
+    notes.append(f"{len(specs)} energy budgets (monthly limits, take-or-pay) read from n.meta['offtake_budgets'] "
+                 "(Offtake's export)")
+
+
+def _meta_json(meta: dict[str, Any], key: str, default: Any) -> Any:
+    raw = meta.get(key)
+    if raw is None:
+        return default
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        raise InputError(f"n.meta[{key!r}] is not valid JSON") from None
+    if not isinstance(value, type(default)):
+        raise InputError(f"n.meta[{key!r}] has an unexpected shape (expected a JSON {type(default).__name__})")
+    return value
 
 
 def _monthly_budget(month_of_row: np.ndarray, energy_rows: np.ndarray, total: float) -> tuple[np.ndarray, bool]:
@@ -348,8 +408,12 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     problems: list[Problem] = []
     names = _Names()
     meta = dict(getattr(n, "meta", {}) or {})
+    if "offtake_fuel" in meta:
+        n = _without_offtake_flex(n, dropped)
 
     hours, reps, tz = _timeline(n, opts, approx, notes)
+    meta_fuel = _meta_json(meta, "offtake_fuel", {})
+    meta_budgets = _meta_json(meta, "offtake_budgets", [])
     H = len(hours)
     month_row = np.asarray(hours.month, dtype=int)
 
@@ -503,7 +567,11 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     if len(gp):
         cnt = gp.groupby("carrier").size()
         capc = pd.Series(p_nom[idx], index=gp.index).groupby(gp["carrier"]).sum()
-        fuel = _fuels(gp["carrier"].fillna("").astype(str), opts.carrier_map, cnt, capc).to_numpy()
+        declared = pd.Series([meta_fuel.get(str(nm)) for nm in gp.index], index=gp.index, dtype=object)
+        fuel = _fuels(gp["carrier"].fillna("").astype(str), opts.carrier_map, cnt, capc, declared).to_numpy()
+        if declared.notna().any():
+            notes.append(f"fuel of {int(declared.notna().sum())} generators read from n.meta['offtake_fuel'] "
+                         "(Offtake's export)")
     else:
         fuel = np.array([], dtype=object)
     bad_mc = idx[(mc[idx] < -1000) | (mc[idx] > 10000)]
@@ -515,7 +583,8 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     pmin_all = expand(pmin_df)
     gen_rows: list[dict[str, Any]] = []
     profiles: dict[str, np.ndarray] = {}
-    budgets: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # budget -> (max_mwh, min_mwh) per month 1..12
+    budgets: dict[str, dict[str, np.ndarray]] = {}  # budget -> column -> 12 monthly values
+    parts_of: dict[str, list[str]] = {}  # PyPSA generator -> its Offtake generator(s)
     split: list[str] = []
     e_max = g["e_sum_max"].to_numpy(float) if "e_sum_max" in g else np.full(len(g), np.inf)
     e_min = g["e_sum_min"].to_numpy(float) if "e_sum_min" in g else np.full(len(g), -np.inf)
@@ -554,13 +623,16 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
                 row["profile"] = oname
                 profiles[oname] = prof
             gen_rows.append(row)
+        parts_of[name] = [o for o, _, _ in parts]
         if budget:  # both parts of a split generator share one budget: exact
             energy_rows = cap * pmax
             hi, exact_hi = _monthly_budget(month_row, energy_rows, float(e_max[j])) if has_max else (np.full(12, np.nan), True)
             lo, exact_lo = _monthly_budget(month_row, energy_rows, float(e_min[j])) if has_min else (np.zeros(12), True)
             if not (exact_hi and exact_lo):
                 budget_split.append(name)
-            budgets[budget] = (hi, np.nan_to_num(lo, nan=0.0))
+            budgets[budget] = _budget(hi, np.nan_to_num(lo, nan=0.0))
+    if meta_budgets:
+        _meta_budgets(meta_budgets, parts_of, gen_rows, budgets, month_row, approx, notes)
     if split:
         notes.append(f"{len(split)} generators whose must-run share varies in time split into a flexible part "
                      f"and a '... must-run' part (same cost): {_listing(split)}")
@@ -635,7 +707,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
                 profiles[oname] = prof
             gen_rows.append(r)
             present = np.bincount(month_row - 1, minlength=13)[:12] > 0
-            budgets[oname] = (np.where(present, energy, np.nan), np.zeros(12))
+            budgets[oname] = _budget(np.where(present, energy, np.nan), np.zeros(12))
             fit_names.append(sname)
         if fit_names:
             approx.append(f"{len(fit_names)} storage units with inflow read as hydro with monthly energy budgets "
@@ -801,9 +873,10 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         files["profiles.csv"] = prof.to_csv(index=False, float_format="%.10g")
     if budgets:
         present = np.bincount(month_row - 1, minlength=13)[:12] > 0
-        rows = [(b, m + 1, "" if not np.isfinite(hi[m]) else float(hi[m]), float(lo[m]))
-                for b, (hi, lo) in budgets.items() for m in np.flatnonzero(present)]
-        files["energy_budgets.csv"] = pd.DataFrame(rows, columns=["budget", "month", "max_mwh", "min_mwh"]).to_csv(
+        cols = ["max_mwh", "min_mwh", "take_or_pay_mwh", "take_or_pay_usd_per_mwh"]
+        rows = [(b, m + 1, *["" if not np.isfinite(v[c][m]) else float(v[c][m]) for c in cols])
+                for b, v in budgets.items() for m in np.flatnonzero(present)]
+        files["energy_budgets.csv"] = pd.DataFrame(rows, columns=["budget", "month", *cols]).to_csv(
             index=False, float_format="%.10g")
     scen_name = opts.name or (_NAME_BAD.sub("_", Path(source).stem).strip("_")[:64] or "pypsa-import")
     cfg: dict[str, Any] = {
@@ -822,6 +895,23 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
                           not_supported=tuple(dropped), approximated=tuple(approx), notes=tuple(notes))
     files[REPORT_FILE] = report.text()
     return ImportedScenario(files=files, report=report)
+
+
+def _without_offtake_flex(n: Any, dropped: list[str]) -> Any:
+    """A copy of a network written by Offtake's export without its flexible loads (carriers flex, backup)."""
+    gens = n.generators.index[n.generators["carrier"].isin(["flex", "backup"])]
+    links = n.links.index[n.links["carrier"] == "flex"]
+    if not len(gens) and not len(links):
+        return n
+    firm_buses = n.links.loc[links, "bus1"].unique()
+    n = n.copy()
+    n.remove("Generator", gens)
+    n.remove("Link", links)
+    n.remove("Bus", firm_buses)
+    dropped.append(f"flexible loads of Offtake's export ({len(gens)} generators, {len(links)} links, "
+                   f"{len(firm_buses)} buses of carrier flex/backup): the network does not hold flex_loads.csv; "
+                   "copy it from the original scenario to plan them")
+    return n
 
 
 def names_tech(carrier: str) -> str:
