@@ -57,7 +57,7 @@ def test_verbose_agent_logs_connected_setpoint_and_fail_safe(tmp_path, capsys) -
 def _yaml(tmp_path, miners: str) -> str:
     p = tmp_path / "site.yaml"
     p.write_text(f"""site_id: s1
-kind: mining
+kind: bitcoin_mining
 service: {{url: "http://127.0.0.1:8000", client_id: site-1, client_secret_env: X}}
 miners: {miners}
 """)
@@ -79,3 +79,24 @@ def test_config_errors_name_keys_not_columns(tmp_path) -> None:
     res = CliRunner().invoke(app, ["agent", "--config", _yaml(tmp_path, "{simulate: {count: -1}}"), "--check"])
     assert res.exit_code == 2
     assert "key 'miners.simulate.count'" in res.output and "column" not in res.output, res.output
+
+
+def test_site_types_share_the_scenario_vocabulary(tmp_path) -> None:
+    from offtake.agent.config import load_config
+    from offtake.service.schemas import SiteCreate, SiteType
+
+    p = tmp_path / "site.yaml"
+    base = ('site_id: s1\nkind: {kind}\nservice: {{url: "http://x", client_id: c, client_secret_env: X}}\n'
+            "miners: {{simulate: {{count: 2}}}}\n")
+    for kind in ("bitcoin_mining", "mining"):  # the new name, and the old one (deprecated alias)
+        p.write_text(base.format(kind=kind))
+        assert load_config(p).kind == "mining"
+    p.write_text(base.format(kind="gold_mining"))
+    from offtake.errors import InputError
+
+    with pytest.raises(InputError, match="key 'kind'"):
+        load_config(p)
+    assert {t.value for t in SiteType} == {"bitcoin_mining", "ai_training", "ai_inference"}
+    site = SiteCreate(name="x", site_type="mining", region_id="KP", contracted_mw=1, interruptible_share=1,
+                      tariff_pkr_per_kwh=1, owner_client_id="a")
+    assert site.site_type is SiteType.BITCOIN_MINING

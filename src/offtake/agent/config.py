@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from offtake.errors import InputError, Problem
 
@@ -143,9 +143,28 @@ class GpusConfig(_Strict):
         return self
 
 
+SITE_TYPES = {"bitcoin_mining": "mining", "ai_training": "ai", "ai_inference": "ai"}
+DEPRECATED_KINDS = ("mining", "ai")
+
+
+def _driver_family(v: object) -> object:
+    if isinstance(v, str) and v in DEPRECATED_KINDS:
+        import logging
+
+        logging.getLogger("offtake.agent").warning(
+            "kind: %r is deprecated; write bitcoin_mining, ai_training or ai_inference", v)
+        return v
+    if isinstance(v, str) and v in SITE_TYPES:
+        return SITE_TYPES[v]
+    return v
+
+
 class SiteConfig(_Strict):
     site_id: str = Field(min_length=1)
-    kind: Literal["mining", "ai"]
+    # the site's type in the one vocabulary of scenario and service (bitcoin_mining,
+    # ai_training, ai_inference); kept here as the driver family it needs: 'mining' or 'ai'
+    # (the old names 'mining' and 'ai' are still accepted, deprecated)
+    kind: Annotated[Literal["mining", "ai"], BeforeValidator(_driver_family)]
     state_dir: Path = Path("agent-state")
     service: ServiceConfig
     failsafe: FailsafeConfig = FailsafeConfig()

@@ -31,17 +31,30 @@ def describe(cfg: Any) -> str:
     return "\n  ".join(lines)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (tests and redirections swap it)."""
+
+    _offtake = True
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _agent_logging(verbose: bool) -> None:
     """Agent log lines (connected, setpoints, fail-safe) on stderr; their own handler so
     a library that configures the root logger (pyasic, asyncio) cannot silence them."""
-    import sys
-
     log = logging.getLogger("offtake.agent")
     log.setLevel(logging.INFO if verbose else logging.WARNING)
     if not any(getattr(h, "_offtake", False) for h in log.handlers):
-        h = logging.StreamHandler(sys.stderr)
+        h = _Stderr()
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
-        h._offtake = True  # type: ignore[attr-defined]
         log.addHandler(h)
     log.propagate = False
 

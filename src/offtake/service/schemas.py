@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from offtake.service.security import Role
 
@@ -27,9 +27,28 @@ class In(BaseModel):
 
 
 class SiteType(StrEnum):
-    MINING = "mining"
+    """One vocabulary with the scenario's flexible-load types (flex_loads.csv ``load_type``)."""
+
+    BITCOIN_MINING = "bitcoin_mining"
     AI_TRAINING = "ai_training"
     AI_INFERENCE = "ai_inference"
+
+
+#: old site-type names still accepted (deprecated; answered with the new name)
+SITE_TYPE_ALIASES = {"mining": SiteType.BITCOIN_MINING}
+
+
+def _site_type_alias(v: object) -> object:
+    if isinstance(v, str) and v in SITE_TYPE_ALIASES:
+        import logging
+
+        logging.getLogger("offtake.service").warning(
+            "site_type %r is deprecated; use %r", v, str(SITE_TYPE_ALIASES[v]))
+        return SITE_TYPE_ALIASES[v]
+    return v
+
+
+SiteTypeIn = Annotated[SiteType, BeforeValidator(_site_type_alias)]
 
 
 class SetpointReason(StrEnum):
@@ -118,7 +137,7 @@ class RegionStatus(Out):
 class SiteCreate(In):
     site_id: Id | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    site_type: SiteType
+    site_type: SiteTypeIn  # 'mining' still accepted (deprecated alias of 'bitcoin_mining')
     region_id: Id
     contracted_mw: Annotated[float, Field(gt=0, le=10_000)]
     interruptible_share: Annotated[float, Field(ge=0, le=1)]
@@ -140,7 +159,7 @@ class SiteUpdate(In):
 class SitePublic(Out):
     site_id: str
     name: str
-    site_type: SiteType
+    site_type: SiteTypeIn  # rows stored before the rename say 'mining'
     region_id: str
     contracted_mw: float
     interruptible_share: float
