@@ -13,7 +13,8 @@ from offtake.commands._common import console, handle_errors
 
 def describe(cfg: Any) -> str:
     """What --check prints: the site, where its power goes, and where the fleet comes from."""
-    lines = [f"{cfg.kind} site {cfg.site_id!r}; service {cfg.service.url} as client {cfg.service.client_id!r} "
+    family = "Bitcoin mining" if cfg.kind == "mining" else "AI data-centre"
+    lines = [f"{family} site {cfg.site_id!r}; service {cfg.service.url} as client {cfg.service.client_id!r} "
              f"({'WebSocket push + poll' if cfg.service.use_websocket else 'poll only'} every {cfg.service.poll_interval_s:g} s)"]
     if cfg.miners is not None:
         m = cfg.miners
@@ -26,8 +27,9 @@ def describe(cfg: Any) -> str:
         lines.append("GPUs: a SIMULATED cluster (simulate:)" if g.simulate is not None
                      else f"GPUs: {sum(len(j.gpus) for j in g.jobs)} real GPU(s) in {len(g.jobs)} job(s)")
     safe = cfg.failsafe.safe_draw_mw
+    default_safe = "0 MW" if cfg.kind == "mining" else "the inference jobs' rated power"
     lines.append(f"fail-safe: after {cfg.failsafe.link_timeout_s:g} s without the service, hold "
-                 + ("the firm share" if safe is None else f"{safe:g} MW"))
+                 + (default_safe if safe is None else f"{safe:g} MW"))
     return "\n  ".join(lines)
 
 

@@ -197,7 +197,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
                          (f"{em.tco2_per_mwh_generated:,.2f} t / MWh", "per MWh of extra generation")],
                    paragraphs=["The generation added for the flexible loads (the plan minus the same year without them) "
                                "times each fuel's emission factor: IPCC 2006 default CO2 factors per GJ of fuel and "
-                               "typical heat rates of each fleet type (docs/economics.md#emissions). Bagasse is "
+                               "typical heat rates of each fleet type (docs/report.md, Emissions). Bagasse is "
                                "biogenic and counted as zero, as IPCC inventories do."],
                    tables=[table_html(T.emissions_table(em.to_frame()), index=False)])
 
