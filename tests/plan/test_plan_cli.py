@@ -15,17 +15,36 @@ from offtake.cli import app
 def test_plan_cli_writes_results_and_matching_pypsa(tmp_path: Path) -> None:
     from offtake.plan.pypsa_io import optimize_network
 
+    from offtake.scenario import export_scenario
+
+    # the built-in scenario with mining valued by override at its first-year revenue (93.76 USD/MWh,
+    # 329,200 USD/MW-yr), a value at which sites pay, so the 50 MW cap binds
+    folder = export_scenario("pakistan-2025", tmp_path / "pk")
+    flex = (folder / "flex_loads.csv").read_text().splitlines()
+    flex[0] += ",value_usd_per_mwh,capex_usd_per_mw_year"
+    flex = [flex[0]] + [line + (",93.76,329200" if line.startswith("bitcoin_mining,") else ",,")
+                        for line in flex[1:]]
+    (folder / "flex_loads.csv").write_text("\n".join(flex) + "\n")
     out, nc = tmp_path / "out", tmp_path / "net.nc"
-    res = CliRunner().invoke(app, ["plan", "--days", "12", "--resolution", "1h", "--out", str(out),
-                                   "--export-pypsa", str(nc), "--cap-mw", "300"])
+    res = CliRunner().invoke(app, ["plan", "--scenario", str(folder), "--days", "12", "--resolution", "1h",
+                                   "--out", str(out), "--export-pypsa", str(nc), "--cap-mw", "50"])
     assert res.exit_code == 0, res.output
     assert "Flexible MW by region and type" in res.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["total_flex_mw"] == pytest.approx(300, rel=1e-6)  # the cap binds: more would pay
+    assert summary["total_flex_mw"] == pytest.approx(50, rel=1e-6)  # the cap binds: ~98 MW would pay
     assert summary["unserved_mwh"] == 0.0
     for name in ("capacity_mw.csv", "sites.csv", "price_usd_per_mwh.csv", "plan_price_duration.png",
                  "plan_dispatch_summer_week.png", "plan_dispatch_winter_week.png"):
         assert (out / name).stat().st_size > 0
+    import pandas as pd
+
+    mix = pd.read_csv(out / "generation_by_fuel.csv")
+    assert list(mix.columns) == ["fuel", "baseline_mwh_per_year", "with_flex_mwh_per_year"]
+    assert list(mix["fuel"]) == ["hydro", "nuclear", "rlng", "gas", "coal_local", "coal_imported", "oil", "wind",
+                                 "solar", "bagasse"]
+    # annualised: about the scenario's 127 TWh a year although only 12 days were solved
+    assert 120e6 < mix["baseline_mwh_per_year"].sum() < 135e6
+    assert mix["with_flex_mwh_per_year"].sum() > mix["baseline_mwh_per_year"].sum()  # the 50 MW draw
     import pypsa
 
     n = pypsa.Network(str(nc))
