@@ -23,9 +23,9 @@ from offtake.service.access import ClientCache
 from offtake.service.db import make_engine, make_session_factory, run_migrations
 from offtake.service.deps import ServiceState
 from offtake.service.logredact import install_log_redaction
-from offtake.service.ratelimit import LoginGuard, TokenThrottle
 from offtake.service.problems import install_openapi, install_problem_handlers
 from offtake.service.pubsub import Broker, Hub
+from offtake.service.ratelimit import LoginGuard, TokenThrottle
 from offtake.service.security import Principal, Role
 from offtake.service.settings import Settings
 
@@ -40,7 +40,6 @@ def build_state(settings: Settings) -> ServiceState:
     """Engine, migrated schema, seeded regions, signing key, push hub and broker."""
     from offtake.service.domain.clients import signing_key
     from offtake.service.domain.regions import ensure_regions
-
     from offtake.service.keystore import check_database_key, read_key_file
 
     key_from_config = settings.secret_key

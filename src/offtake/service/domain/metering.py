@@ -7,6 +7,7 @@ and its ledger entries are stored, or nothing is.  A reading whose ``reading_id`
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 from collections import defaultdict
@@ -213,7 +214,7 @@ def _overlap_error(a: dict[str, object], b_id: str, b_start: datetime, b_end: da
 
 def _refuse_overlaps_in_batch(rows: list[dict[str, object]]) -> None:
     ordered = sorted(rows, key=lambda r: (str(r["site_id"]), r["interval_start"]))  # type: ignore[arg-type,return-value]
-    for prev, row in zip(ordered, ordered[1:], strict=False):
+    for prev, row in itertools.pairwise(ordered):
         if row["site_id"] == prev["site_id"] and row["interval_start"] < prev["interval_end"]:  # type: ignore[operator]
             raise _overlap_error(row, str(prev["reading_id"]), prev["interval_start"],  # type: ignore[arg-type]
                                  prev["interval_end"], "the batch's")  # type: ignore[arg-type]
