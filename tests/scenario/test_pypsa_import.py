@@ -137,8 +137,9 @@ def test_solved_network_keeps_optimised_capacities(tmp_path):
     # PyPSA's own capacity expansion of ac-dc-meshed (KVL, CO2 limit), then the dispatch of the built
     # capacities: Offtake's plan of the import equals PyPSA's LP of the same fixed capacities
     n = _network("ac-dc-meshed")
-    status, _ = n.optimize(solver_name="highs")
+    status, _ = n.optimize.create_model().solve(solver_name="highs")
     assert status == "ok"
+    n.optimize.assign_solution()  # p_nom_opt and n.objective (n.optimize() minus its slow post-processing)
     n.model.solver_model = None  # so that the network can be copied
     built = n.generators.p_nom_opt
     s, report = _import(n, tmp_path, name="solved")
@@ -363,10 +364,70 @@ def test_nan_in_profile(tmp_path):
 
 
 def test_unknown_carrier_and_bad_map_on_cli(tmp_path):
-    src = NETWORKS / "scigrid-de.nc"
-    _assert_refused(_cli(str(src), str(tmp_path / "out")), tmp_path / "out", "'Waste'", "--carrier-map")
+    n = _two_bus()
+    n.generators.loc["dear", "carrier"] = "Waste"
+    src = tmp_path / "waste.nc"
+    n.export_to_netcdf(str(src))
+    _assert_refused(_cli(str(src), str(tmp_path / "out")), tmp_path / "out", "'Waste' (1 generators, 200 MW)",
+                    "--carrier-map")
     _assert_refused(_cli(str(src), str(tmp_path / "out"), "--carrier-map", "Waste=trash"), tmp_path / "out",
                     "not one of")
+    r = _cli(str(src), str(tmp_path / "out"), "--carrier-map", "Waste=oil", "--voll", "3000")
+    assert r.exit_code == 0, r.output
+    s = load_scenario(tmp_path / "out")
+    assert s.generators.loc["dear", "fuel"] == "oil" and s.config.value_of_lost_load_usd_per_mwh == 3000.0
+
+
+def test_snapshots_without_timestamps_need_a_start(tmp_path):
+    from offtake.errors import InputError
+
+    n = _two_bus()
+    n.set_snapshots(pd.RangeIndex(3, name="snapshot"))
+    n.loads_t.p_set = pd.DataFrame({"city": [80.0, 80.0, 80.0]}, index=n.snapshots)
+    with pytest.raises(InputError, match="--start"):
+        convert(n)
+    s, report = _import(n, tmp_path, ImportOptions(start="2025-06-01T00:00", timezone="Asia/Karachi"))
+    assert str(s.snapshots[0]) == "2025-06-01 00:00:00+05:00" and s.config.timezone == "Asia/Karachi"
+    assert s.config.years == [2025] and "not timestamps" in report.text()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda n: setattr(n, "snapshot_weightings", n.snapshot_weightings.astype(float) * 1.5), "whole hours"),
+    (lambda n: n.loads.__setitem__("p_set", -10.0), "negative demand"),
+    (lambda n: n.generators.__setitem__("marginal_cost", 20000.0), "outside -1,000..10,000"),
+    (lambda n: n.generators_t.p_min_pu.__setitem__("cheap", pd.Series([0.5, 1.0, 0.5], index=n.snapshots))
+     or n.generators_t.p_max_pu.__setitem__("cheap", pd.Series([1.0, 0.5, 1.0], index=n.snapshots)),
+     "p_min_pu above p_max_pu"),
+])
+def test_network_rules(change, message):
+    from offtake.errors import InputError
+
+    n = _two_bus()
+    change(n)
+    with pytest.raises(InputError, match=message):
+        convert(n)
+
+
+def test_links_and_what_they_cannot_say(tmp_path):
+    n = _two_bus()
+    n.remove("Line", "ab")
+    n.add("Bus", "h2", carrier="AC")
+    n.add("Link", "hvdc", bus0="a", bus1="b", p_nom=50, p_min_pu=-0.5, efficiency=0.95)
+    n.add("Link", "fuel cell", bus0="h2", bus1="b", p_nom=10, efficiency=0.4)
+    n.add("Link", "dlr", bus0="b", bus1="a", p_nom=10, p_max_pu=pd.Series([1.0, 0.5, 1.0], index=n.snapshots),
+          marginal_cost=1.0)
+    s, report = _import(n, tmp_path)
+    lines = s.lines
+    assert lines.loc["link_hvdc", ["capacity_forward_mw", "capacity_backward_mw", "loss_pu"]].tolist() == \
+        pytest.approx([50.0, 25.0, 0.05])
+    assert "link_fuel_cell" not in lines.index and lines.loc["link_dlr", "capacity_forward_mw"] == 10.0
+    text = report.text()
+    assert "fuel cell (efficiency 0.4)" in text and "marginal cost of 1 links" in text
+    assert "time-varying limits or efficiency of 1 links" in text and "loss in both directions" in text
+    # the hvdc link sends 50 MW of the 10 USD/MWh plant, 47.5 MW arrive (5 % loss); the other 32.5 MW of
+    # the 80 MW load come from the 30 USD/MWh plant: 3 h x (500 + 975) = 4,425 USD
+    res = plan(s, NO_FLEX)
+    assert res.objective_usd == pytest.approx(3 * (50 * 10 + (80 - 47.5) * 30), rel=1e-9)
 
 
 def test_existing_folder_is_kept(tmp_path):
