@@ -28,13 +28,12 @@ os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
-from requests_oauthlib import OAuth2Session
-
 from openadr3_client._models.common.interval import Interval
 from openadr3_client._models.common.interval_period import IntervalPeriod
 from openadr3_client.bl.http_factory import BusinessLogicHttpClientFactory
 from openadr3_client.ven.http_factory import VirtualEndNodeHttpClientFactory
 from openadr3_client.version import OADRVersion
+from requests_oauthlib import OAuth2Session
 
 
 def _status(fn) -> int:  # type: ignore[no-untyped-def]
@@ -220,7 +219,7 @@ def run(cfg: dict) -> dict:  # type: ignore[type-arg]
         )
         ops = (Operation.POST, Operation.PUT)
     if cfg.get("webhook"):
-        sub = ven._subscriptions.create_subscription(NewSubscription(  # noqa: SLF001
+        sub = ven._subscriptions.create_subscription(NewSubscription(
             client_name=ven_id, program_id=cfg["program"], object_operations=(ObjectOperation(
                 objects=(Object.EVENT,), operations=ops, callback_url=cfg["webhook"],
                 bearer_token="interop-hook"),)))
@@ -298,7 +297,7 @@ def run(cfg: dict) -> dict:  # type: ignore[type-arg]
         program_id=cfg["program"], targets=targets(cfg["site"]), payload_descriptors=(pd,),
         intervals=(Interval(id=0, payloads=(EventPayload(
             type=EventPayloadType.IMPORT_CAPACITY_LIMIT, values=(1.0,)),)),))))
-    session = bl._events.session  # noqa: SLF001 - the library's authenticated session
+    session = bl._events.session
     bad = session.post(f"{base}/events", json={"programID": cfg["program"],
                                                 "intervals": [{"id": "x"}]}, timeout=10)
     out["invalid_body"] = {"status": bad.status_code, "body": bad.json()}

@@ -159,7 +159,7 @@ def test_third_party_client_as_bl_and_ven(app, live, venv_python, version) -> No
             assert out["resources"] == ["mine-a.1"]
         assert out["ven_names"] == ["miner-a"]
         assert out["event_id"] in out["ven_event_ids"]
-        assert "setpoint-enc-" + "mine-a.1".encode().hex() in out["ven_event_ids"]
+        assert "setpoint-enc-" + b"mine-a.1".hex() in out["ven_event_ids"]
         assert len(out["pages"][0]) == 1 and len(out["pages"][1]) == 1
         assert out["pages"][0] != out["pages"][1]
         assert out["ven_saw_intervals"] == out["event_kw"]

@@ -23,6 +23,7 @@ MODULES: list[str] = [
     "serve",
     "agent",
     "scenario",
+    "signals",
 ]
 
 

@@ -18,8 +18,8 @@ from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -129,7 +129,7 @@ def reading_id(key: str, site_id: str, start_iso: str) -> str:
     return "oadr-" + mac.hexdigest()[:40]
 
 
-def build_router(version: str) -> APIRouter:  # noqa: C901 - one closure per operation
+def build_router(version: str) -> APIRouter:
     V = Version(version)
     EventIn = oa.EventIn31 if V.v31 else oa.EventIn301
     ProgramIn = oa.ProgramIn31 if V.v31 else oa.ProgramIn301
@@ -691,8 +691,7 @@ def build_router(version: str) -> APIRouter:  # noqa: C901 - one closure per ope
         else:
             reg.body, reg.modified_at = json.dumps(d), t
         session.commit()
-        return core.ven(session, actor=actor if not actor.writes else actor,
-                        ven_id=mapping.to_object_id(client_id))
+        return core.ven(session, actor=actor, ven_id=mapping.to_object_id(client_id))
 
     @router.post("/vens", status_code=201, summary="createVen (register a provisioned VEN)")
     def create_ven(raw: dict[str, Any], session: SessionDep, state: StateDep,

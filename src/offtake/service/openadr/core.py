@@ -177,7 +177,8 @@ class Version:
             return body
         body.pop("clientID", None)
         body.pop("duration", None)
-        body.pop("attributes", None) if obj.get("objectType") == "PROGRAM" else None
+        if obj.get("objectType") == "PROGRAM":
+            body.pop("attributes", None)  # a 3.1.0 program field
         t301 = obj.get("_t301")
         if t301 is None and obj.get("targets") and names is not None:
             t301 = names.to_301(obj["targets"])

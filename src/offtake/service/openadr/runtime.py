@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from offtake.service.deps import ServiceState
-from offtake.service.models import Setpoint
 from offtake.service.domain.common import now
+from offtake.service.models import Setpoint
 from offtake.service.openadr import core, schedule, views
 from offtake.service.openadr import schemas as oa
 from offtake.service.openadr.notify import Change, Notifier
