@@ -10,11 +10,14 @@ For every region r and hour t:
   region once households and the reserve are served (negative = the region must import).
 * ``hostable_mw`` = the largest new load region r could take on its own, every other
   region's households still served, limited by the corridors (max-flow / min-cut over the
-  region graph, see :func:`offtake.network.max_hostable_mw`).
+  region graph, :mod:`offtake.surplus_cost`).
 * ``national_mw`` = the largest total new load the whole system could take in that hour
-  with loads placed anywhere, households and reserves everywhere served, corridor limits
-  and losses respected (one linear programme over all hours, HiGHS; hours
-  in which no region needs imports are solved in closed form).
+  with loads placed anywhere, households and reserves everywhere served: the sum of the
+  regions' surplus once the least-cost baseline dispatch has covered every deficit.
+
+Corridors count in delivered MW (``capacity x (1 - loss_pu)``); energy lost on a transfer
+is not charged.  :func:`national_with_losses` charges it (one LP): on the built-in
+scenario the difference is small (docs/surplus.md).
 
 These are the *any cost* (capacity) figures: every plant counts at full availability,
 whatever it costs to run.  ``by_cost`` (:mod:`offtake.surplus_cost`) splits what a new
@@ -37,7 +40,6 @@ from offtake.headroom import (
     HeadroomResult,
     curtailment_headroom,
 )
-from offtake.network import max_hostable_mw
 from offtake.scenario.schema import Scenario
 from offtake.surplus_cost import (
     DEFAULT_BANDS_USD_PER_MWH,
@@ -161,8 +163,9 @@ def available_by_generator_mw(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(out, index=scenario.snapshots, columns=scenario.generators.index)
 
 
-def _national_lp(local: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, pd.Series]:
-    """Largest total new load per hour, placed anywhere (LP over the hours that need imports).
+def national_with_losses(local: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, pd.Series]:
+    """Largest total new load per hour, placed anywhere, corridor losses charged (one LP over the
+    hours that need imports): a cross-check of the lossless national figure (docs/surplus.md).
 
     Returns (new load by region, household shortfall) [MW].
     """
@@ -200,9 +203,13 @@ def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES,
     demand = scenario.demand_mw[scenario.region_names]
     reserve = scenario.config.reserve_margin
     local = avail - demand * (1.0 + reserve)
-    hostable = max_hostable_mw(local, scenario)
-    split, shortfall = _national_lp(local, scenario)
-    national = split.sum(axis=1)
+    cb = cost_bands(scenario, bands_usd_per_mwh or DEFAULT_BANDS_USD_PER_MWH)
+    idx = scenario.snapshots
+    names = scenario.region_names
+    hostable = pd.DataFrame(cb.any_cost_hostable_mw, index=idx, columns=names)
+    split = pd.DataFrame(cb.any_cost_split_mw, index=idx, columns=names)
+    national = pd.Series(cb.any_cost_national_mw, index=idx)
+    shortfall = pd.Series(np.asarray(cb.shortfall_mw).sum(axis=1), index=idx)
     headroom: dict[str, HeadroomResult] = {}
     months = set(demand.index.month)
     if months & set(SUMMER_PEAK_MONTHS) and months & set(WINTER_PEAK_MONTHS):  # both peak windows present
@@ -212,5 +219,5 @@ def assess(scenario: Scenario, rates: tuple[float, ...] = DEFAULT_RATES,
         scenario_name=scenario.name, available_mw=avail, demand_mw=demand, local_surplus_mw=local,
         hostable_mw=hostable, national_mw=national.rename("national_mw"), national_split_mw=split,
         household_shortfall_mw=shortfall.rename("household_shortfall_mw"), headroom=headroom,
-        reserve_margin=reserve, by_cost=None if bands_usd_per_mwh is None else cost_bands(scenario, bands_usd_per_mwh),
+        reserve_margin=reserve, by_cost=None if bands_usd_per_mwh is None else cb,
     )

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from offtake.network import cut_capacities, max_hostable_mw
+from offtake.network import cut_capacities
 from offtake.scenario.schema import Scenario
 
 DEFAULT_BANDS_USD_PER_MWH: tuple[float, ...] = (0.0, 40.0, 60.0, 80.0, 120.0)
@@ -65,6 +65,12 @@ class DispatchUnits:
     free: np.ndarray  # (T, U) bool: energy left unused is lost (spill, curtailment, take-or-pay)
 
 
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for the thin products here (inner size = regions or units), without BLAS:
+    multithreaded BLAS on a busy machine was 3-5x slower than this plain loop."""
+    return np.einsum("ij,jk->ik", a, b, optimize=False)
+
+
 def _month_hours(snaps: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """(month 1..12, hours in that calendar month) per snapshot, in the snapshots' own time zone."""
     return np.asarray(snaps.month, int), np.asarray(snaps.days_in_month, float) * 24.0
@@ -82,7 +88,7 @@ def _portion(avail: np.ndarray, group_of: np.ndarray, limit_mw: np.ndarray) -> n
         return out
     onehot = np.zeros((len(group_of), limit_mw.shape[1]))
     onehot[np.flatnonzero(m), group_of[m]] = 1.0
-    total = avail @ onehot  # (T, B)
+    total = _mm(avail, onehot)  # (T, B)
     k = np.minimum(1.0, limit_mw / np.where(total > 0, total, 1.0))
     out[:, m] = avail[:, m] * k[:, group_of[m]]
     return out
@@ -180,23 +186,53 @@ def _region_onehot(region: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _merit_order(u: DispatchUnits, need_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Single-bus least-cost dispatch (T, U) and whether each hour's total need is met."""
-    order = np.argsort(u.cost_usd_per_mwh, kind="stable")
-    flex = (u.avail_mw - u.min_mw)[:, order]
-    rest = need_mw - u.min_mw.sum(axis=1)
-    before = np.cumsum(flex, axis=1) - flex
-    take = np.clip(rest[:, None] - before, 0.0, flex)
+def _greedy_dispatch(u: DispatchUnits, s: Scenario, need_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-cost transport dispatch of every hour at once, without an LP.
+
+    Generation ``g`` (by region) can be delivered to demand ``D`` over the corridors iff for
+    every set S of regions ``g(S) <= D(S) + cap_out(S)`` (Gale's supply-demand theorem,
+    capacities in delivered MW).  Those sets form a polymatroid, so the greedy algorithm is
+    optimal: must-run output first (what cannot be delivered is dumped: it is produced
+    anyway), then each unit in merit order raised by the smallest slack of the sets holding
+    its region.  Returns (dispatch (T, U), must-run output dumped (T, R)) [MW] and whether
+    each hour's need is fully met.
+    """
+    names = s.region_names
+    n = len(names)
+    members, cap_in = cut_capacities(s)
+    full = (1 << n) - 1
+    masks = np.arange(1, full + 1)
+    comp = full ^ masks  # the complement of each set; cap_out(S) = cap_in(complement)
+    cap_out = np.where(comp > 0, cap_in[np.maximum(comp, 1) - 1], 0.0)
+    m = members.astype(float)
+    slack = _mm(m, need_mw.T) + cap_out[:, None]  # (S, T): room left for more generation in S
+    T = len(need_mw)
     p = u.min_mw.copy()
-    p[:, order] += take
-    return p, rest <= flex.sum(axis=1) + TOL_MW
+    absorbed = np.zeros(T)
+    # merit order; at equal cost free units first (their energy is lost if not used, the others' is not)
+    order = np.lexsort((~u.free.any(axis=0), u.cost_usd_per_mwh))
+    dump = np.zeros((T, n))
+    for part, upper in (("must", u.min_mw), ("merit", u.avail_mw - u.min_mw)):
+        for k in order:  # a few dozen units; each step vectorised over hours and region sets
+            if not upper[:, k].any():
+                continue
+            holds = members[:, u.region[k]]
+            room = np.maximum(slack[holds].min(axis=0), 0.0)
+            d = np.minimum(upper[:, k], room)
+            if part == "merit":
+                p[:, k] += d
+            else:  # must-run output that cannot be delivered is dumped where it is produced
+                dump[:, u.region[k]] += upper[:, k] - d
+            slack[holds] -= d
+            absorbed += d
+    return p, dump, absorbed >= need_mw.sum(axis=1) - TOL_MW * max(1.0, float(need_mw.max(initial=0.0)))
 
 
 def solve_hourly_blocks(block: np.ndarray, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                         row_lower: np.ndarray, what: str) -> np.ndarray:
     """Minimise ``cost @ x_h`` for every hour h at once: ``block @ x_h >= row_lower[h]``, bounds per hour.
 
-    ``block`` (rows, cols) is the same for every hour; ``lower``/``upper`` (H, cols),
+    ``block`` (rows, cols) is the same for every hour; ``cost`` (cols,) or (H, cols); ``lower``/``upper`` (H, cols),
     ``row_lower`` (H, rows).  One HiGHS LP of H independent blocks (dual simplex, no
     presolve: blocks of a few dozen columns gain nothing from it).  Returns x (H, cols).
     """
@@ -210,7 +246,7 @@ def solve_hourly_blocks(block: np.ndarray, cost: np.ndarray, lower: np.ndarray, 
     a = sp.kron(sp.identity(H, format="csc"), sp.csc_matrix(block), format="csc")
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
-    lp.col_cost_ = np.tile(cost, H)
+    lp.col_cost_ = np.ascontiguousarray(np.broadcast_to(cost, (H, a.shape[1] // H)), float).ravel()
     lp.col_lower_, lp.col_upper_ = np.ascontiguousarray(lower, float).ravel(), np.ascontiguousarray(upper, float).ravel()
     lp.row_lower_, lp.row_upper_ = np.ascontiguousarray(row_lower, float).ravel(), np.full(a.shape[0], np.inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -248,10 +284,10 @@ def flow_columns(R: int, frm: np.ndarray, to: np.ndarray, keep: np.ndarray) -> n
     return out
 
 
-def _dispatch_lp(u: DispatchUnits, s: Scenario, hours: np.ndarray, need_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _dispatch_lp(u: DispatchUnits, s: Scenario, hours: np.ndarray, need_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-cost transport dispatch of the given hours (corridors in delivered MW, lossless).
 
-    Returns (dispatch (H, U), household shortfall (H, R)) [MW].
+    Returns (dispatch (H, U), household shortfall (H, R), output dumped (H, R)) [MW].
     """
     R = len(s.region_names)
     U = len(u.names)
@@ -262,11 +298,14 @@ def _dispatch_lp(u: DispatchUnits, s: Scenario, hours: np.ndarray, need_mw: np.n
     gen[u.region, np.arange(U)] = 1.0
     block = np.hstack([gen, flow_columns(R, frm, to, np.ones(L)), np.eye(R)])
     H = len(hours)
-    cost = np.concatenate([u.cost_usd_per_mwh, np.zeros(2 * L), np.full(R, SHORTFALL_PENALTY_USD_PER_MWH)])
+    # at equal cost free units first, as in the greedy dispatch (a tie-break far below any cost difference)
+    unit_cost = u.cost_usd_per_mwh[None, :] + 1e-6 * ~u.free[hours]
+    cost = np.hstack([unit_cost, np.zeros((H, 2 * L)), np.full((H, R), SHORTFALL_PENALTY_USD_PER_MWH)])
     lo = np.hstack([u.min_mw[hours], np.zeros((H, 2 * L + R))])
     hi = np.hstack([u.avail_mw[hours], np.broadcast_to(np.r_[cap_f * keep, cap_b * keep], (H, 2 * L)), np.full((H, R), np.inf)])
     x = solve_hourly_blocks(block, cost, lo, hi, need_mw[hours], "baseline dispatch for surplus by cost")
-    return x[:, :U], x[:, U + 2 * L:]
+    dump = np.maximum(x @ block.T - need_mw[hours], 0.0)  # generation delivered beyond the need
+    return x[:, :U], x[:, U + 2 * L:], dump
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,22 +314,23 @@ class Baseline:
 
     dispatch_mw: np.ndarray  # (T, U)
     shortfall_mw: np.ndarray  # (T, R) households not served even without new load
+    dump_mw: np.ndarray  # (T, R) must-run output nobody needs (free to a new load where it is produced)
     lp_hours: int  # hours that needed the LP (corridors bind or households short)
 
 
 def baseline_dispatch(u: DispatchUnits, s: Scenario, need_mw: np.ndarray) -> Baseline:
-    """Least-cost dispatch serving ``need_mw`` (T, R) over the corridors (module docstring, step 2)."""
+    """Least-cost dispatch serving ``need_mw`` (T, R) over the corridors (module docstring, step 2).
+
+    The greedy dispatch (:func:`_greedy_dispatch`) for every hour; hours in which households
+    cannot all be served go to the LP, which decides where the shortfall falls.
+    """
     R = len(s.region_names)
-    p, enough = _merit_order(u, need_mw.sum(axis=1))
-    onehot = _region_onehot(u.region, R)
-    net_import = need_mw - p @ onehot  # (T, R)
-    members, cap_in = cut_capacities(s)
-    fits = ((members.astype(float) @ net_import.T) <= cap_in[:, None] + TOL_MW).all(axis=0) & enough
+    p, dump, enough = _greedy_dispatch(u, s, need_mw)
     short = np.zeros((len(p), R))
-    hard = np.flatnonzero(~fits)
+    hard = np.flatnonzero(~enough)
     if len(hard):
-        p[hard], short[hard] = _dispatch_lp(u, s, hard, need_mw)
-    return Baseline(dispatch_mw=p, shortfall_mw=np.maximum(short, 0.0), lp_hours=len(hard))
+        p[hard], short[hard], dump[hard] = _dispatch_lp(u, s, hard, need_mw)
+    return Baseline(dispatch_mw=p, shortfall_mw=np.maximum(short, 0.0), dump_mw=dump, lp_hours=len(hard))
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,6 +352,11 @@ class CostBands:
     national_mw: np.ndarray  # (B, T)
     weight_h: np.ndarray  # (T,) hours per snapshot
     lp_hours: int = 0
+    # every plant at full availability, whatever it costs (the capacity view; same network model)
+    any_cost_hostable_mw: np.ndarray | None = None  # (T, R)
+    any_cost_national_mw: np.ndarray | None = None  # (T,)
+    any_cost_split_mw: np.ndarray | None = None  # (T, R) one placement of the national total: next to spare plant
+    shortfall_mw: np.ndarray | None = None  # (T, R) households not served even without new load
 
     @property
     def year_factor(self) -> float:
@@ -377,26 +422,80 @@ class CostBands:
         return "free" if b <= 0 else f"le_{b:g}_usd_per_mwh"
 
 
+def _tie_groups(u: DispatchUnits) -> list[np.ndarray]:
+    """Units sharing one marginal cost in more than one region (the baseline could run either)."""
+    groups = []
+    cost = np.round(u.cost_usd_per_mwh, 9)
+    for c in np.unique(cost):
+        k = np.flatnonzero(cost == c)
+        if len(k) > 1 and len(set(u.region[k])) > 1:
+            groups.append(k)
+    return groups
+
+
+def _hostable(supply_fixed: np.ndarray, pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]], members: np.ndarray,
+              cap_in: np.ndarray) -> np.ndarray:
+    """Largest new load at each region alone (T, R): min over region sets S holding it of
+    ``cap_in(S) + sum_S supply_fixed + sum_pools min(F, flexible room in S) + pool floors in S``.
+
+    ``supply_fixed`` (T, R) is supply minus served demand without the pooled units; each pool
+    is (floor by region (T, R), flexible room by region (T, R), flexible output F (T,)): units of
+    one cost that the baseline could trade among themselves at no cost (a tie), so their
+    flexible output may sit in whichever of their regions serves the new load best.
+    """
+    m = members.astype(float)
+    bound = _mm(m, supply_fixed.T) + cap_in[:, None]  # (S, T)
+    for floor, room, flex in pools:
+        bound += _mm(m, floor.T) + np.minimum(flex[None, :], _mm(m, room.T))
+    out = np.empty(supply_fixed.shape)
+    for i in range(supply_fixed.shape[1]):  # regions (<= 14), vectorised over sets and hours
+        out[:, i] = bound[members[:, i]].min(axis=0)
+    return np.maximum(out, 0.0)
+
+
 def cost_bands(s: Scenario, bands_usd_per_mwh: tuple[float, ...] = DEFAULT_BANDS_USD_PER_MWH) -> CostBands:
     """Surplus by cost band for every region and hour (module docstring)."""
     bands = normalise_bands(bands_usd_per_mwh)
     u = dispatch_units(s)
     R = len(s.region_names)
+    if R > 14:
+        raise ValueError("surplus by cost enumerates region sets: at most 14 regions")
     need = s.demand_mw[s.region_names].to_numpy(float) * (1.0 + float(s.config.reserve_margin))
     base = baseline_dispatch(u, s, need)
     served = need - base.shortfall_mw
     onehot = _region_onehot(u.region, R)
+    members, cap_in = cut_capacities(s)
+    groups = _tie_groups(u)
     T = len(need)
     host = np.empty((len(bands), T, R))
     nat = np.empty((len(bands), T))
+    p0 = base.dispatch_mw
     for i, b in enumerate(bands):  # a handful of bands; each vectorised over hours and regions
         elig = u.free | (u.cost_usd_per_mwh <= b)[None, :]
-        supply = np.where(elig, u.avail_mw, base.dispatch_mw) @ onehot
-        surplus = pd.DataFrame(supply - served, index=s.snapshots, columns=s.region_names)
-        host[i] = max_hostable_mw(surplus, s).to_numpy()
-        nat[i] = np.maximum(surplus.to_numpy().sum(axis=1), 0.0)
+        own = np.where(elig, u.avail_mw, p0)  # eligible plant at full availability, the rest as in the baseline
+        nat[i] = np.maximum((_mm(own, onehot) - served).sum(axis=1), 0.0)
+        pooled = np.zeros(own.shape[1], bool)
+        pools = []
+        for k in groups:
+            if (u.cost_usd_per_mwh[k[0]] <= b) or elig[:, k].all():
+                continue
+            off = ~elig[:, k]  # (T, n): non-eligible members in each hour
+            oh = onehot[k]
+            floor = _mm(u.min_mw[:, k] * off, oh)
+            room = _mm((u.avail_mw[:, k] - u.min_mw[:, k]) * off, oh)
+            flex = ((p0[:, k] - u.min_mw[:, k]) * off).sum(axis=1)
+            pools.append((floor, room, flex))
+            own = own.copy() if not pooled.any() else own
+            own[:, k] = np.where(off, 0.0, own[:, k])
+            pooled[k] = True
+        host[i] = _hostable(_mm(own, onehot) - served, pools, members, cap_in)
+    any_surplus = _mm(u.avail_mw, onehot) - served
+    any_host = _hostable(any_surplus, [], members, cap_in)
+    split = _mm(u.avail_mw - p0, onehot) + base.dump_mw  # sums to the national figure (lossless transfers)
     return CostBands(bands_usd_per_mwh=bands, index=s.snapshots, regions=list(s.region_names), hostable_mw=host,
-                     national_mw=nat, weight_h=s.snapshot_weight_h().to_numpy(float), lp_hours=base.lp_hours)
+                     national_mw=nat, weight_h=s.snapshot_weight_h().to_numpy(float), lp_hours=base.lp_hours,
+                     any_cost_hostable_mw=any_host, any_cost_national_mw=np.maximum(any_surplus.sum(axis=1), 0.0),
+                     any_cost_split_mw=np.maximum(split, 0.0), shortfall_mw=base.shortfall_mw)
 
 
 def normalise_bands(bands: tuple[float, ...] | list[float]) -> tuple[float, ...]:

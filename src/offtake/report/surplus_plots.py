@@ -11,16 +11,28 @@ Three figures, each saying which cost band it shows:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from offtake.report.mpl import REGION_COLORS, plt, save, style
+from offtake.report.mpl import REGION_COLORS, plt, style
 from offtake.surplus import SurplusResult
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 BAND_COLORS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000", "#4d004b"]
 ANY_COST_COLOR = "#555555"
+
+
+def save(fig: object, path: Path) -> Path:
+    """Write a PNG through a temporary name and rename.  The layout is set when the figure is
+    built (no ``bbox_inches='tight'``, which draws every figure twice)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
+    fig.savefig(tmp)  # type: ignore[attr-defined]
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
 
 
 def band_label(b: float) -> str:
@@ -33,7 +45,8 @@ def _source(res: SurplusResult) -> str:
 
 def duration_curves(res: SurplusResult, path: Path) -> Path:
     style()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.2, wspace=0.22)
     n = len(res.national_mw)
     share = np.arange(1, n + 1) / n * 100
     if res.by_cost is not None:
@@ -50,7 +63,7 @@ def duration_curves(res: SurplusResult, path: Path) -> Path:
     ax2.set(xlabel="share of hours [%]", ylabel="new load a region could host alone [GW]",
             title="Regional surplus at any cost (capacity)")
     ax2.legend(fontsize=7)
-    fig.text(0.01, -0.02, _source(res), fontsize=7, color="#666666")
+    fig.text(0.01, 0.02, _source(res), fontsize=7, color="#666666")
     return save(fig, path)
 
 
@@ -81,17 +94,18 @@ def heatmaps(res: SurplusResult, path: Path) -> Path:
     for ax in list(axes.flat)[len(cols):]:
         ax.axis("off")
     fig.suptitle(f"{what}: mean {unit} by month and hour; regions alone, not additive", fontsize=10)
-    fig.tight_layout(rect=(0, 0.02, 0.92, 0.97))
-    cax = fig.add_axes((0.935, 0.12, 0.015, 0.76))
+    fig.subplots_adjust(left=0.05, right=0.91, top=0.9, bottom=0.12, wspace=0.08, hspace=0.28)
+    cax = fig.add_axes((0.93, 0.12, 0.013, 0.78))
     fig.colorbar(im, cax=cax, label=f"mean {unit}")
-    fig.text(0.01, 0.0, _source(res), fontsize=7, color="#666666")
+    fig.text(0.01, 0.015, _source(res), fontsize=7, color="#666666")
     return save(fig, path)
 
 
 def regional_bars(res: SurplusResult, path: Path) -> Path:
     """Energy a new load could take in each region (alone) and nationally, by cumulative cost band."""
     style()
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.22)
     if res.by_cost is not None:
         t = res.by_cost.table()
         regions = list(dict.fromkeys(t["region"]))
@@ -111,7 +125,7 @@ def regional_bars(res: SurplusResult, path: Path) -> Path:
         ax.set_xticks(x, table.index, rotation=20)
         ax.set(ylabel="GW", title="New load each region could host on its own, at any cost (capacity)")
     ax.legend(fontsize=7, ncol=2)
-    fig.text(0.01, -0.04, _source(res), fontsize=7, color="#666666")
+    fig.text(0.01, 0.02, _source(res), fontsize=7, color="#666666")
     return save(fig, path)
 
 
