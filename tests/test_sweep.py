@@ -30,9 +30,14 @@ def stand_in(s, variant, grid):
             "tariff": s.config.tariffs.offered_pkr_per_kwh}
 
 
+# the tiny scenario's mining row declares its load type, so the BTC axis values it (#12 item 8)
+FLEX_TYPED = ("name,kind,load_type,value_usd_per_mwh,capex_usd_per_mw_year,max_mw_per_region,min_site_mw,window_h,"
+              "max_off_share,backup_cost_usd_per_mwh,regions\nmining,interruptible,bitcoin_mining,60,100000,400,0,24,1,0,\n")
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return load_scenario(write_tiny_scenario(tmp_path_factory.mktemp("tiny")))
+    return load_scenario(write_tiny_scenario(tmp_path_factory.mktemp("tiny"), {"flex_loads.csv": FLEX_TYPED}))
 
 
 GRID = {"axes": {"tariff_pkr_per_kwh": [20, 99], "hydrology": ["dry", "wet"],
@@ -155,7 +160,7 @@ def test_cli_bad_grid_exits_2_and_writes_nothing(tmp_path, text, message):
 
 REAL_GRID = """\
 axes:
-  btc_price_usd: [100000, 5000000]   # 5 M USD puts mining's value above VOLL: the plan refuses it
+  btc_price_usd: [100000, 6000000]   # 6 M USD puts mining's lifetime value (3,368 USD/MWh) above VOLL: refused
   programme_cap_mw: [200, 500]
 plan:
   resolution: 2h
@@ -164,7 +169,7 @@ plan:
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory):
-    return write_tiny_scenario(tmp_path_factory.mktemp("tiny_cli"))
+    return write_tiny_scenario(tmp_path_factory.mktemp("tiny_cli"), {"flex_loads.csv": FLEX_TYPED})
 
 
 def test_plan_and_value_row_matches_direct_calls(tiny):
@@ -212,7 +217,7 @@ def test_cli_sweep_on_two_workers_reports_the_failing_variant(tmp_path, tiny_fol
 
 def test_cli_sweep_all_failed_exits_1_with_the_table(tmp_path, tiny_folder):
     grid = tmp_path / "sweep.yaml"
-    grid.write_text("axes:\n  btc_price_usd: [5000000]\n")
+    grid.write_text("axes:\n  btc_price_usd: [6000000]\n")
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["sweep", "--grid", str(grid), "--scenario", str(tiny_folder),
                                    "--workers", "1", "--out", str(out)])

@@ -27,8 +27,10 @@ def tiny(tmp_path_factory):
     prof = profiles_frame()
     prof["hydro_ror"] = 0.5
     prof.loc[0, "hydro_ror"] = 0.95
+    flex = ("name,kind,load_type,value_usd_per_mwh,capex_usd_per_mw_year,max_mw_per_region,min_site_mw,window_h,"
+            "max_off_share,backup_cost_usd_per_mwh,regions\nmining,interruptible,bitcoin_mining,60,100000,400,0,24,1,0,\n")
     folder = write_tiny_scenario(tmp_path_factory.mktemp("tiny"),
-                                 {"generators.csv": gens, "profiles.csv": prof.to_csv(index=False)})
+                                 {"generators.csv": gens, "profiles.csv": prof.to_csv(index=False), "flex_loads.csv": flex})
     return load_scenario(folder)
 
 
@@ -42,35 +44,44 @@ def test_tariff_and_programme_cap_change_config_only(tiny):
 
 
 def test_btc_price_recomputes_mining_value(tiny):
-    # first month of a valuation from 1 Jan 2026: difficulty 155e12 grown 25 %/yr for half a
-    # month, subsidy 3.125 BTC (the 2028 halving is far off), pool fee 2 %, S21 at 17.5 J/TH
-    difficulty = 155e12 * 1.25 ** (0.5 / 12)
-    hashprice = 86400e12 / (difficulty * 2**32) * 3.125 * 100_000  # USD per TH/s per day
-    expected = hashprice * 0.98 / (24e-6 * 17.5)  # 93.76 USD/MWh
+    from offtake.economics.valuation import mining_economics, scenario_economics
+    from offtake.economics.bitcoin import MINERS, MiningCase
+
+    # the default fleet: the row's BTC price input is set and its override value cleared, so the
+    # planner values it over the machine life (56.13 USD/MWh at 100,000 USD; first month 93.76)
     v = with_btc_price(tiny, 100_000)
-    assert v.flex_loads.loc["mining", "value_usd_per_mwh"] == pytest.approx(expected, rel=1e-12)
-    assert expected == pytest.approx(93.76, abs=0.005)
+    assert v.flex_loads.loc["mining", "btc_price_usd"] == 100_000
+    assert scenario_economics(v.flex_loads)["mining"].value_usd_per_mwh == pytest.approx(56.125, abs=1e-3)
     assert tiny.flex_loads.loc["mining", "value_usd_per_mwh"] == 60.0
-    # twice the price, twice the value; a 13.5 J/TH fleet without pool fee
+    # a 13.5 J/TH fleet without pool fee at 200,000 USD: the lifetime value of that case
     v2 = with_btc_price(tiny, 200_000, BitcoinFleet(efficiency_j_per_th=13.5, pool_fee_share=0.0))
-    assert v2.flex_loads.loc["mining", "value_usd_per_mwh"] == pytest.approx(
-        2 * hashprice / (24e-6 * 13.5), rel=1e-12)
+    miner = MINERS["S21"].__class__("x", 200.0, 13.5, price_usd=2800.0)
+    want = mining_economics("m", MiningCase(miner=miner, btc_price_usd=200_000, pool_fee_share=0.0)).value_usd_per_mwh
+    assert v2.flex_loads.loc["mining", "value_usd_per_mwh"] == pytest.approx(want, rel=1e-12)
+    # revenue scales with price / efficiency: twice the price, 17.5 / 13.5 the efficiency, no 2 % fee
+    assert want == pytest.approx(56.125 * 2 * 17.5 / 13.5 / 0.98, rel=1e-4)
 
 
 def test_btc_price_at_the_reference_reproduces_the_builtin_value():
+    from offtake.economics.valuation import scenario_economics
+
     s = load_scenario()
-    v = with_btc_price(s, 100_000)  # the price the built-in value was derived at
-    assert v.flex_loads.loc["bitcoin_mining", "value_usd_per_mwh"] == pytest.approx(
-        s.flex_loads.loc["bitcoin_mining", "value_usd_per_mwh"], abs=0.005)
-    assert (v.flex_loads.loc[["ai_training", "ai_inference"], "value_usd_per_mwh"]
-            == s.flex_loads.loc[["ai_training", "ai_inference"], "value_usd_per_mwh"]).all()
+    v = with_btc_price(s, 100_000)  # the built-in scenario's own BTC price input
+    before, after = scenario_economics(s.flex_loads), scenario_economics(v.flex_loads)
+    for name in ("bitcoin_mining", "ai_training", "ai_inference"):
+        assert after[name].value_usd_per_mwh == pytest.approx(before[name].value_usd_per_mwh, rel=1e-12)
 
 
 def test_btc_price_needs_a_mining_row(tiny):
-    no_mining = tiny.flex_loads.rename(index={"mining": "gpu_cluster"})
+    # renaming is not enough to stop being mining (the load type is declared); declaring none is
+    renamed = tiny.flex_loads.rename(index={"mining": "gpu_cluster"})
+    from dataclasses import replace as _replace
+
+    assert with_btc_price(_replace(tiny, flex_loads=renamed), 90_000).flex_loads.loc["gpu_cluster", "btc_price_usd"] == 90_000
+    no_mining = renamed.assign(load_type=None)
     from dataclasses import replace
 
-    with pytest.raises(InputError, match="no Bitcoin-mining"):
+    with pytest.raises(InputError, match="no flexible-load type with load_type bitcoin_mining"):
         with_btc_price(replace(tiny, flex_loads=no_mining), 90_000)
 
 

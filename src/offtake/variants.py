@@ -9,14 +9,14 @@ Axes (unit in the name):
 
 - ``tariff_pkr_per_kwh``: the tariff offered to the new loads
   (``config.tariffs.offered_pkr_per_kwh``).  The plan does not use it; the valuation does.
-- ``btc_price_usd``: the BTC price.  Every Bitcoin-mining row of ``flex_loads``
-  gets ``value_usd_per_mwh = hashprice(P, D_1, subsidy_1) x (1 - pool fee) / (2.4e-5 x e)``
-  (hashprice from :func:`offtake.economics.bitcoin.hashprice_usd_per_th_day` inside
-  :func:`~offtake.economics.bitcoin.value_mining`), with ``D_1`` and ``subsidy_1`` the
-  first month's projected difficulty and block subsidy and ``e`` the fleet efficiency
-  [J/TH].  Defaults (:class:`BitcoinFleet`): the reference miner (S21, 17.5 J/TH),
-  difficulty 155e12 (Nov 2025) growing 25 %/yr, pool fee 2 %: the figures from which
-  the built-in scenario's value was derived, so 100,000 USD reproduces it.
+- ``btc_price_usd``: the BTC price.  Every row of ``flex_loads`` whose ``load_type`` is
+  ``bitcoin_mining`` (declared, never guessed from the name) gets ``btc_price_usd = P``,
+  and its value per MWh is the lifetime-levelised one of
+  :mod:`offtake.economics.valuation` at that price (hashprice path over the machine life:
+  difficulty growing 25 %/yr, the 2028 halving, pool fee, discounting), the same figure the
+  investor's valuation uses.  A :class:`BitcoinFleet` other than the default (efficiency,
+  difficulty, pool fee, fees) sets the row's value per MWh to that lifetime value with its
+  figures.
 - ``hydrology``: ``dry``, ``normal``, ``wet`` or a positive factor.  Monthly hydro
   budgets are multiplied by the factor, and so is every availability profile that a
   hydro generator uses (run-of-river), clipped to [0, 1] per unit.
@@ -85,18 +85,15 @@ class BitcoinFleet:
         _number("fees_btc_per_block", self.fees_btc_per_block, low=0.0)
 
     def value_usd_per_mwh(self, btc_price_usd: float) -> float:
-        """First-month mining revenue per MWh drawn [USD/MWh] at a BTC price [USD].
+        """Lifetime-levelised mining revenue per MWh drawn [USD/MWh] at a BTC price [USD]:
+        :func:`offtake.economics.valuation.mining_economics` of the reference case with this
+        fleet's figures (the planner's and the investor's figure; 56.13 at 100,000 USD)."""
+        from offtake.economics.valuation import mining_economics
 
-        ``value_mining(...).revenue_usd_per_mwh`` of the reference case with this fleet's
-        figures: hashprice at the first month's projected difficulty and subsidy, times
-        ``(1 - pool fee) / (2.4e-5 x J/TH)``; the same figure the scenario generator uses.
-        """
         miner = replace(MINERS[REFERENCE_MINER], efficiency_j_per_th=self.efficiency_j_per_th, power_w=0.0)
-        case = replace(_REFERENCE_CASE, miner=miner, mw=1.0, uptime_share=1.0, electricity_usd_per_mwh=0.0,
-                       btc_price_usd=btc_price_usd, difficulty=self.difficulty,
-                       pool_fee_share=self.pool_fee_share, fees_btc_per_block=self.fees_btc_per_block,
-                       months=1)
-        return float(value_mining(case).revenue_usd_per_mwh)
+        case = replace(_REFERENCE_CASE, miner=miner, btc_price_usd=btc_price_usd, difficulty=self.difficulty,
+                       pool_fee_share=self.pool_fee_share, fees_btc_per_block=self.fees_btc_per_block)
+        return float(mining_economics("mining", case).value_usd_per_mwh)
 
 
 def _number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
@@ -131,23 +128,27 @@ def with_programme_cap(s: Scenario, programme_cap_mw: float) -> Scenario:
 
 
 def bitcoin_flex_names(s: Scenario) -> list[str]:
-    """Flexible-load types that are Bitcoin mining (name mentions bitcoin, btc or mining)."""
-    return [str(n) for n in s.flex_loads.index
-            if any(w in str(n).lower() for w in ("bitcoin", "btc", "mining"))]
+    """Flexible-load types declared ``load_type: bitcoin_mining`` in flex_loads.csv."""
+    fl = s.flex_loads
+    if "load_type" not in fl.columns:
+        return []
+    return [str(n) for n, lt in fl["load_type"].items() if str(lt) == "bitcoin_mining"]
 
 
 def with_btc_price(s: Scenario, btc_price_usd: float, fleet: BitcoinFleet = BitcoinFleet()) -> Scenario:
-    """The scenario with every mining type's value per MWh recomputed at a BTC price [USD].
+    """The scenario with every mining type valued at a BTC price [USD] (its ``btc_price_usd``
+    input set; with a non-default fleet, its value per MWh set to that fleet's lifetime value).
 
-    Raises InputError when the scenario has no Bitcoin-mining flexible-load type.
+    Raises InputError when the scenario has no type declared ``bitcoin_mining``.
     """
     price = _number("btc_price_usd", btc_price_usd, low=0.0, strict=True)
     names = bitcoin_flex_names(s)
     if not names:
-        raise InputError(f"btc_price_usd: scenario {s.name!r} has no Bitcoin-mining flexible-load "
-                         f"type (flex_loads names: {', '.join(map(str, s.flex_loads.index)) or 'none'})")
-    flex = s.flex_loads.copy()
-    flex.loc[names, "value_usd_per_mwh"] = fleet.value_usd_per_mwh(price)
+        raise InputError(f"btc_price_usd: scenario {s.name!r} has no flexible-load type with load_type "
+                         f"bitcoin_mining (flex_loads: {', '.join(map(str, s.flex_loads.index)) or 'none'})")
+    flex = s.flex_loads.copy().astype({"btc_price_usd": object, "value_usd_per_mwh": object})
+    flex.loc[names, "btc_price_usd"] = price
+    flex.loc[names, "value_usd_per_mwh"] = None if fleet == BitcoinFleet() else fleet.value_usd_per_mwh(price)
     return replace(s, flex_loads=flex)
 
 
