@@ -611,13 +611,14 @@ def test_webhook_redirect_is_not_followed(client, oadr, hook, app) -> None:  # t
     assert {p for p, _a, _b in _Hook.received} == {"/redirect"}  # nothing landed
 
 
-def test_mqtt_notification_on_event_change(client, oadr, monkeypatch, app) -> None:  # type: ignore[no-untyped-def]
+def test_mqtt_notification_on_event_change(client, oadr, app, require_component) -> None:  # type: ignore[no-untyped-def]
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
     rt = app.state.openadr
     assert rt is not None and rt.mqtt is not None
-    assert rt.mqtt.connected.wait(5), "no MQTT broker on 127.0.0.1:1883"
+    require_component("Mosquitto on 127.0.0.1:1883", rt.mqtt.connected.wait(5),
+                      "apt-get install mosquitto (the MQTT notifier binding's broker)")
     got: list[tuple[str, Any]] = []
     sub = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
     sub.on_message = lambda _c, _u, m: got.append((m.topic, json.loads(m.payload)))
