@@ -223,6 +223,8 @@ def print_summary(result: object) -> None:
                   f"contribution to capacity charges {s.contribution_usd_per_year / 1e6:,.0f} M USD/yr; "
                   f"full-cost (IMF) test: {'passed' if s.recovers_full_cost else 'failed'} (full cost Rs {s.full_cost_pkr_per_kwh:.2f}/kWh)")
     em = getattr(r, "emissions", None)
-    if em is not None and math.isfinite(em.extra_tco2_per_year):
-        console.print(f"CO2 of the extra generation: [bold]{em.extra_tco2_per_year / 1e6:,.2f} Mt/yr[/] "
+    if em is not None and math.isfinite(em.extra_tco2_per_year) and em.flex_mwh_per_year > 1e-6:
+        console.print(f"CO2 of the extra generation: [bold]{em.extra_tco2_per_year / 1e6 + 0.0:,.2f} Mt/yr[/] "
                       f"({em.tco2_per_mwh_drawn:,.2f} tCO2 per MWh the flexible loads draw)")
+    elif em is not None:
+        console.print("CO2 of the extra generation: none (no flexible load is sited)")

@@ -191,10 +191,12 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     # --- emissions ---------------------------------------------------------------------------
     em = run.emissions
     tables["emissions_by_fuel.csv"] = em.to_frame()
-    s_em = Section("CO2 of the extra generation", "emissions",
-                   kpis=[(f"{em.extra_tco2_per_year / 1e6:,.2f} Mt CO2 / yr", "added by the generation that serves the new load"),
-                         (f"{em.tco2_per_mwh_drawn:,.2f} t / MWh", "per MWh the flexible loads draw"),
-                         (f"{em.tco2_per_mwh_generated:,.2f} t / MWh", "per MWh of extra generation")],
+    sited_any = math.isfinite(em.flex_mwh_per_year) and em.flex_mwh_per_year > 1e-6
+    em_kpis = ([(f"{em.extra_tco2_per_year / 1e6 + 0.0:,.2f} Mt CO2 / yr", "added by the generation that serves the new load"),
+                (f"{em.tco2_per_mwh_drawn:,.2f} t / MWh", "per MWh the flexible loads draw"),
+                (f"{em.tco2_per_mwh_generated:,.2f} t / MWh", "per MWh of extra generation")] if sited_any else
+               [("none", "no flexible load is sited, so no generation is added")])
+    s_em = Section("CO2 of the extra generation", "emissions", kpis=em_kpis,
                    paragraphs=["The generation added for the flexible loads (the plan minus the same year without them) "
                                "times each fuel's emission factor: IPCC 2006 default CO2 factors per GJ of fuel and "
                                "typical heat rates of each fleet type (docs/report.md, Emissions). Bagasse is "

@@ -21,6 +21,11 @@ LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), heig
 CORRIDOR_LEGEND_MW = (1000, 3000, 6000)
 
 
+def _mw10(v: float) -> str:
+    """MW rounded to 10 (what a regional figure can claim), below 100 MW to 1."""
+    return f"{v:,.0f}" if abs(v) < 100 else f"{round(v, -1):,.0f}"
+
+
 def _corridor_width(cap_mw: float) -> float:
     return 1.0 + cap_mw / 1000.0
 
@@ -67,10 +72,18 @@ def region_diagram(scenario: Scenario, value_mw: pd.Series, title: str, label: s
         fig.add_trace(go.Scatter(x=lon[on], y=lat[on], mode="markers", marker=dict(size=ssize, color="#e6550d", opacity=0.9),
                                  name="flexible load sited [MW]",
                                  hovertext=[f"{r}: sited {s[r]:,.0f} MW" for r in s[on].index], hoverinfo="text"))
-    # labels to the right of the bubble, never under it
-    text = [f"<b>{r}</b><br>{label} {v[r]:,.0f} MW" + (f"<br>sited {s[r]:,.0f} MW" if on[r] else "") for r in reg.index]
-    fig.add_trace(go.Scatter(x=lon + 0.25 + size / 110.0, y=lat, mode="text", text=text, textposition="middle right",
-                             textfont=dict(size=11, color="#1d2730"), hoverinfo="skip", showlegend=False))
+    # labels beside the bubble, never under it: to the left where a neighbour sits close to the east
+    lo_, la_ = lon.to_numpy(), lat.to_numpy()
+    east = [bool(np.any((lo_ > lo_[i]) & (lo_ - lo_[i] < 2.5) & (np.abs(la_ - la_[i]) < 1.5))) for i in range(len(lo_))]
+    text = [f"<b>{r}</b> {_mw10(v[r])} MW" + (f"<br>sited {_mw10(s[r])} MW" if on[r] else "") for r in reg.index]
+    for left in (False, True):
+        m = np.array(east) == left
+        if not m.any():
+            continue
+        dx = (0.25 + size[m] / 110.0) * (-1 if left else 1)
+        fig.add_trace(go.Scatter(x=lon[m] + dx, y=lat[m], mode="text", text=[t for t, k in zip(text, m) if k],
+                                 textposition="middle left" if left else "middle right",
+                                 textfont=dict(size=11, color="#1d2730"), hoverinfo="skip", showlegend=False))
     pad = 1.5
     fig.update_layout(**{**LAYOUT, "height": 660}, title=title, xaxis_title="longitude [°E]", yaxis_title="latitude [°N]",
                       legend=dict(orientation="h", y=-0.12))

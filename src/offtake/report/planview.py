@@ -56,8 +56,23 @@ def revenue_usd_per_year(pr: Any, scenario: Any) -> float:
     w = pr.weight_h.to_numpy()[:, None]
     energy = pd.Series((pr.consumption_mw.to_numpy() * w).sum(axis=0), index=pr.consumption_mw.columns) / pr.horizon_years
     per_type = energy.groupby(level="flex").sum()
-    value = scenario.flex_loads["value_usd_per_mwh"]
+    value = flex_values_usd_per_mwh(scenario)
     return float(sum(per_type[k] * float(value.get(k, 0.0)) for k in per_type.index))
+
+
+def flex_values_usd_per_mwh(scenario: Any) -> pd.Series:
+    """Value per MWh of each flexible type [USD]: the row's override figure where it gives one,
+    else the lifetime-levelised valuation the planner uses (offtake.economics.valuation)."""
+    fl = scenario.flex_loads
+    given = pd.to_numeric(fl["value_usd_per_mwh"], errors="coerce") if "value_usd_per_mwh" in fl else \
+        pd.Series(np.nan, index=fl.index)
+    if given.notna().all():
+        return given
+    from offtake.economics.valuation import ValuationAssumptions, scenario_economics
+
+    econ = scenario_economics(fl, ValuationAssumptions())
+    levelised = pd.Series({k: float(e.value_usd_per_mwh) for k, e in econ.items()})
+    return given.fillna(levelised.reindex(given.index))
 
 
 def dispatch_by_fuel(pr: Any) -> pd.DataFrame:

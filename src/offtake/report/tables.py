@@ -31,15 +31,18 @@ def _num(v: Any) -> float | None:
 
 def sig3(x: float) -> str:
     """Three significant figures with thousands separators (money: 'claim what you can')."""
-    if x == 0 or not math.isfinite(x):
-        return "0" if x == 0 else "-"
+    if abs(x) < 0.005 or not math.isfinite(x):  # rounding noise is zero, never "-0" or 1.2e-13
+        return "0" if math.isfinite(x) else "-"
     mag = math.floor(math.log10(abs(x)))
     return f"{round(x, 2 - mag):,.{max(0, 2 - mag)}f}"
 
 
 def f_mw(v: Any) -> str:
+    """MW to 10 from 100 MW up (what a regional figure can claim), else to 1."""
     x = _num(v)
-    return "-" if x is None else f"{x:,.0f}"
+    if x is None:
+        return "-"
+    return f"{round(x, -1):,.0f}" if abs(x) >= 100 else f"{x:,.0f}"
 
 
 def f_gwh(v: Any) -> str:
@@ -47,6 +50,8 @@ def f_gwh(v: Any) -> str:
     x = _num(v)
     if x is None:
         return "-"
+    if abs(x) < 50:  # below 0.05 GWh: zero at this precision (no "-0.0")
+        return "0"
     return f"{x / 1e3:,.0f}" if abs(x) >= 1e4 else f"{x / 1e3:,.1f}"
 
 
@@ -104,7 +109,7 @@ def f_flex(v: Any) -> str:
 
 def f_kt(v: Any) -> str:
     x = _num(v)
-    return "-" if x is None else f"{x / 1e3:,.0f}"
+    return "-" if x is None else f"{x / 1e3 + 0.0:,.0f}" if abs(x) >= 500 else ("-" if x is None else "0")
 
 
 def f_t_per_mwh(v: Any) -> str:
@@ -191,6 +196,17 @@ def generation_table(gen: pd.DataFrame) -> pd.DataFrame:
 
 def investor_table(inv: pd.DataFrame) -> pd.DataFrame:
     frame = inv.set_index("name") if "name" in inv.columns else inv
+    out = _investor(frame)
+    if "mw" in frame.columns:  # a type the plan did not site: its 1 MW reference figures are not a site's
+        unsited = (pd.to_numeric(frame["mw"], errors="coerce").fillna(0.0) <= 0.5).to_numpy()
+        for col in ("uptime [%]", "NPV [M USD]", "IRR [%/yr]", "payback [years]", "pays at this tariff"):
+            if col in out.columns:
+                out.loc[unsited, col] = "-"
+        out.loc[unsited, "MW"] = "not sited"
+    return out
+
+
+def _investor(frame: pd.DataFrame) -> pd.DataFrame:
     return human(frame, [("mw", "MW", f_mw), ("uptime_share", "uptime [%]", f_pct),
                          ("revenue_usd_per_mwh", "revenue [USD/MWh]", lambda v: f_rs(v)),
                          ("npv_usd", "NPV [M USD]", f_musd), ("irr_per_year", "IRR [%/yr]", f_irr),
@@ -205,13 +221,23 @@ SYSTEM_ROWS = [
     ("extra_generation_cost_usd_per_year", "extra generation cost [M USD/yr]", f_musd),
     ("energy_cost_pkr_per_kwh", "energy cost caused [Rs/kWh]", f_rs),
     ("contribution_usd_per_year", "contribution to capacity charges [M USD/yr]", f_musd),
-    ("other_consumers_change_pkr_per_kwh", "other consumers' average tariff change [Rs/kWh]", lambda v: f"{float(v):+.2f}"),
-    ("industrial_change_share", "  as share of the industrial tariff [%]", lambda v: f"{float(v):+.1%}"),
+    ("other_consumers_change_pkr_per_kwh", "other consumers' average tariff change [Rs/kWh]", lambda v: _signed(v, 100, ".2f")),
+    ("industrial_change_share", "  as share of the industrial tariff [%]", lambda v: _signed(v, 1000, ".1%")),
     ("full_cost_pkr_per_kwh", "full cost, the IMF test [Rs/kWh]", f_rs),
     ("recovers_full_cost", "tariff recovers full cost", f_yes),
     ("window_lower_pkr_per_kwh", "viable tariff window, lower end [Rs/kWh]", f_rs),
     ("window_upper_pkr_per_kwh", "viable tariff window, upper end [Rs/kWh]", f_rs),
 ]
+
+
+def _signed(v: Any, scale: float, spec: str) -> str:
+    """A signed figure; what rounds to zero is shown as 0, never -0.00."""
+    x = _num(v)
+    if x is None:
+        return "-"
+    if round(x * scale) == 0:
+        return format(0.0, spec)
+    return format(x, "+" + spec)
 
 
 def system_table(system_frame: pd.DataFrame) -> pd.DataFrame:
@@ -239,6 +265,9 @@ def risk_table(rf: pd.DataFrame) -> pd.DataFrame:
 
 
 def emissions_table(by_fuel: pd.DataFrame) -> pd.DataFrame:
+    """Fuels whose generation changes (|extra| >= 0.05 GWh/yr); the others add nothing."""
+    if "extra_mwh_per_year" in by_fuel.columns:
+        by_fuel = by_fuel[by_fuel["extra_mwh_per_year"].abs() >= 50]
     return human(by_fuel, [("extra_mwh_per_year", "extra generation [GWh/yr]", f_gwh),
                            ("t_per_mwh", "emission factor [tCO2/MWh]", f_t_per_mwh),
                            ("extra_tco2_per_year", "extra CO2 [kt/yr]", f_kt), ("source", "source", f_text)],
