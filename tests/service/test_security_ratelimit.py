@@ -142,3 +142,43 @@ def test_token_flood_from_many_addresses_keeps_memory_and_healthz(tmp_path: Path
     assert grown_mib < 400, f"server grew {grown_mib:.0f} MiB under the flood"
     print(f"flood: {len(statuses)} requests, RSS +{grown_mib:.0f} MiB (peak), "
           f"/healthz max {max(health) * 1000:.0f} ms over {len(health)} probes")
+
+
+def test_concurrency_cap_queues_then_refuses() -> None:
+    """At most ``concurrency`` token requests run at once; ``queue`` more wait; the rest 429."""
+    import asyncio
+
+    from offtake.service.ratelimit import LoginGuard, TokenThrottle
+
+    running, peak, release = [0], [0], asyncio.Event()
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        await release.wait()
+        running[0] -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    throttle = TokenThrottle(app, LoginGuard(concurrency=2, queue=3))
+
+    async def one(i: int) -> int:
+        status = [0]
+
+        async def send(msg):  # type: ignore[no-untyped-def]
+            if msg["type"] == "http.response.start":
+                status[0] = msg["status"]
+
+        scope = {"type": "http", "path": "/auth/token", "client": (f"10.0.0.{i}", 1)}
+        await throttle(scope, None, send)  # type: ignore[arg-type]
+        return status[0]
+
+    async def main() -> list[int]:
+        tasks = [asyncio.create_task(one(i)) for i in range(8)]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(*tasks)
+
+    statuses = asyncio.run(main())
+    assert peak[0] == 2
+    assert sorted(statuses) == [200] * 5 + [429] * 3

@@ -149,6 +149,7 @@ class TokenThrottle:
         self.app = app
         self.guard = guard
         self._sem: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -162,8 +163,9 @@ class TokenThrottle:
             await self._refuse(send, f"too many failed logins from {address}: try again in "
                                      f"{left:.0f} s", left)
             return
-        if self._sem is None:
-            self._sem = asyncio.Semaphore(self.guard.concurrency)
+        loop = asyncio.get_running_loop()
+        if self._sem is None or self._loop is not loop:  # one semaphore per event loop
+            self._sem, self._loop = asyncio.Semaphore(self.guard.concurrency), loop
         if self._sem.locked() and self._waiting >= self.guard.queue:
             await self._refuse(send, "too many token requests at once: retry shortly", 1.0)
             return
