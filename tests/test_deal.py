@@ -211,3 +211,52 @@ def test_no_design_works_is_said_plainly(hand):
     deal = run_deal(replace(hand, flex_loads=flex), DealOptions(resolution_h=1, ke_regions=(), n_levels=3))
     assert deal.recommended is None and all(p.total_mw == 0 for p in deal.points)
     assert math.isnan(deal.points[0].min_npv_usd)
+
+
+def test_run_report_carries_the_decision(tmp_path, hand):
+    from offtake.pipeline import RunOptions, run
+    from offtake.report.decision import write_run
+
+    r = run(RunOptions(scenario=hand.source, resolution_h=1, deal_levels=3, risk_paths=100, risk_months=12))
+    # the plan is the offered flat Rs 22.98/kWh (82 USD/MWh > V = 40): nobody would come
+    assert r.offered.design == "flat" and r.offered.level == 22.98 and r.offered.total_mw == 0.0
+    assert float(r.plan.capacity_mw.to_numpy().sum()) == 0.0
+    out = tmp_path / "run"
+    out.mkdir()
+    names = {p.name for p in write_run(r, out)}
+    assert {"deal_mw.png", "deal_others_tariff.png", "deal_space.csv", "summary.json", "report.html"} <= names
+    s = json.loads((out / "summary.json").read_text())
+    assert set(s["decision"]) >= {"assumptions", "designs", "recommended"}
+    assert len(s["decision"]["designs"]) == 9
+    assert s["decision"]["recommended"]["design"] in ("flat", "surplus_indexed", "revenue_share")
+    assert s["resolution"] == {"solved": "1h", "snapshots": 24, "words": "hourly (24 snapshots)"}
+    assert "mining" in s["value"]["loads"]
+    html = (out / "report.html").read_text()
+    assert "At a flat Rs 22.98/kWh no mining or AI site pays" in html
+    assert "Plan solved at hourly (24 snapshots)" in html
+    assert "The deal: tariff designs and levels" in html
+
+
+def test_headline_says_plainly_when_no_design_works(hand):
+    from types import SimpleNamespace
+
+    from offtake.report.deal_section import headline
+
+    flex = hand.flex_loads.copy()
+    flex["value_usd_per_mwh"] = 5.0
+    s = replace(hand, flex_loads=flex)
+    deal = run_deal(s, DealOptions(resolution_h=1, ke_regions=(), n_levels=2))
+    text = " ".join(headline(SimpleNamespace(scenario=s, offered=None, deal=deal)))
+    assert "No tariff design in the range studied works" in text
+
+
+def test_dask_gives_the_serial_answer(hand):
+    from distributed import Client, LocalCluster
+
+    opts = DealOptions(resolution_h=1, ke_regions=(), n_levels=3)
+    serial = run_deal(hand, opts)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dist = run_deal(hand, opts, client=client)
+    assert [(p.design, p.level, round(p.total_mw, 6)) for p in dist.points] == \
+        [(p.design, p.level, round(p.total_mw, 6)) for p in serial.points]
