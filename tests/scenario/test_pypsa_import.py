@@ -408,6 +408,28 @@ def test_network_rules(change, message):
         convert(n)
 
 
+def test_inactive_parts_skipped_and_an_empty_fleet_refused(tmp_path):
+    from offtake.errors import InputError
+
+    n = _two_bus()
+    n.generators.loc["cheap", "active"] = False
+    s, report = _import(n, tmp_path)
+    assert list(s.generators.index) == ["dear"] and "inactive components skipped: 1 Generator (cheap)" in report.text()
+    assert plan(s, NO_FLEX).objective_usd == pytest.approx(3 * 80 * 30, rel=1e-9)
+    n.generators.loc["dear", "active"] = False
+    with pytest.raises(InputError, match="no generator Offtake can read"):
+        convert(n)
+
+
+def test_multi_period_network_refused():
+    from offtake.errors import InputError
+
+    n = _two_bus()
+    n.set_investment_periods([2030, 2040])
+    with pytest.raises(InputError, match="multi-period"):
+        convert(n)
+
+
 def test_links_and_what_they_cannot_say(tmp_path):
     n = _two_bus()
     n.remove("Line", "ab")

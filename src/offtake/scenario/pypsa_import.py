@@ -408,6 +408,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     problems: list[Problem] = []
     names = _Names()
     meta = dict(getattr(n, "meta", {}) or {})
+    n = _without_inactive(n, notes)
     if "offtake_fuel" in meta:
         n = _without_offtake_flex(n, dropped)
 
@@ -478,11 +479,6 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
 
     # ---- generators
     g = n.generators.copy()
-    if "active" in g:
-        inactive = g.index[~g["active"].astype(bool)]
-        if len(inactive):
-            notes.append(f"{len(inactive)} inactive generators skipped: {_listing(inactive)}")
-        g = g[g["active"].astype(bool)]
     on_kept = g["bus"].map(bus_of).isin(kept | set(fold.values()))
     if (~on_kept).any():
         dropped.append(f"{int((~on_kept).sum())} generators on dropped buses: {_listing(g.index[~on_kept])}")
@@ -868,6 +864,9 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     dem.insert(0, "timestamp", ts)
 
     gens = pd.DataFrame(gen_rows, columns=list(GeneratorRow.model_fields))
+    if gens.empty:
+        raise InputError(f"{source}: no generator Offtake can read (a scenario needs at least one); "
+                         + ("dropped: " + "; ".join(dropped) if dropped else "the network has none"))
     lines = pd.DataFrame(line_rows, columns=["name", "from_region", "to_region", "capacity_forward_mw",
                                              "capacity_backward_mw", "loss_pu"])
     files: dict[str, str] = {
@@ -906,6 +905,21 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     return ImportedScenario(files=files, report=report)
 
 
+def _without_inactive(n: Any, notes: list[str]) -> Any:
+    """A copy without components whose ``active`` is False (PyPSA leaves them out of its model too)."""
+    off = {c: df.index[~df["active"].astype(bool)] for c, df in
+           (("Generator", n.generators), ("Load", n.loads), ("StorageUnit", n.storage_units), ("Store", n.stores),
+            ("Line", n.lines), ("Transformer", n.transformers), ("Link", n.links)) if "active" in df}
+    off = {c: idx for c, idx in off.items() if len(idx)}
+    if not off:
+        return n
+    n = n.copy()
+    for c, idx in off.items():
+        n.remove(c, idx)
+    notes.append("inactive components skipped: " + "; ".join(f"{len(i)} {c} ({_listing(i, 4)})" for c, i in off.items()))
+    return n
+
+
 def _without_offtake_flex(n: Any, dropped: list[str]) -> Any:
     """A copy of a network written by Offtake's export without its flexible loads (carriers flex, backup)."""
     gens = n.generators.index[n.generators["carrier"].isin(["flex", "backup"])]
@@ -931,8 +945,6 @@ def names_tech(carrier: str) -> str:
 def _demand(n: Any, reps: np.ndarray, bus_of: Any, kept: set[str], dropped: list[str], problems: list[Problem],
             source: str) -> dict[str, np.ndarray]:
     loads = n.loads
-    if "active" in loads:
-        loads = loads[loads["active"].astype(bool)]
     if not len(loads):
         return {}
     on = loads["bus"].map(bus_of).isin(kept)
@@ -986,7 +998,11 @@ def write_imported(result: ImportedScenario, dest: str | os.PathLike[str], overw
     try:
         for fname, text in result.files.items():
             (tmp / fname).write_text(text, encoding="utf-8")
-        load_scenario(tmp)  # the folder must validate before it appears
+        try:
+            load_scenario(tmp)  # the folder must validate before it appears
+        except InputError as exc:
+            raise InputError(f"the imported scenario breaks Offtake's rules, nothing written to {out}:\n"
+                             + exc.message.replace(str(tmp), str(out))) from None
         if out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
         os.replace(tmp, out)
