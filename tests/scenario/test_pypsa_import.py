@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pypsa
 import pytest
 from typer.testing import CliRunner
 
@@ -30,8 +31,6 @@ from offtake.scenario.pypsa_import import (
     parse_carrier_map,
     write_imported,
 )
-
-pypsa = pytest.importorskip("pypsa")
 
 NETWORKS = Path(os.environ.get("OFFTAKE_PYPSA_NETWORKS", Path(__file__).resolve().parents[3] / "shared" / "data" / "pypsa-networks"))
 if not NETWORKS.is_dir():
