@@ -23,18 +23,12 @@ CONFIG_KEYS = ("scenario", "out", "resolution", "days", "tariff", "cap_mw", "pat
 
 def read_config(path: Path) -> dict[str, Any]:
     """Options from a run.yaml (as `offtake run` writes it); unknown keys are an error."""
-    import yaml
-
     from offtake.errors import InputError
+    from offtake.scenario.yamlsafe import load_yaml
 
     if not path.is_file():
         raise InputError(f"--config {path}: no such file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"--config {path}: not valid YAML{where}") from None
+    data = load_yaml(path, label=f"--config {path}")  # bounded: size, depth, no aliases, duplicate keys refused
     if data is None:
         data = {}
     if not isinstance(data, dict):
