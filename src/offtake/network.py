@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from offtake.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def incidence(scenario: Scenario) -> tuple[xr.DataArray, xr.DataArray]:
     """(from, to) incidence matrices over (line, region): 1 where a line leaves/enters a region."""
+    import xarray as xr  # here, not at import: `offtake assess` never needs xarray
+
     regions = np.array(scenario.region_names, dtype=object)
     lines = scenario.lines
     frm = lines["from_region"].to_numpy(dtype=object)[:, None] == regions[None, :]
