@@ -458,3 +458,21 @@ def test_existing_folder_is_kept(tmp_path):
     r = _cli(str(NETWORKS / "ac-dc-meshed.nc"), str(dest))
     assert r.exit_code == 2 and "--force" in r.output
     assert [p.name for p in dest.iterdir()] == ["keep.txt"]
+
+
+def test_force_replaces_and_bad_options_refused(tmp_path):
+    n = _two_bus()
+    src = tmp_path / "two.nc"
+    n.export_to_netcdf(str(src))
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "old.txt").write_text("old")
+    r = _cli(str(src), str(dest), "--force", "--name", "two-bus")
+    assert r.exit_code == 0, r.output
+    assert not (dest / "old.txt").exists() and load_scenario(dest).name == "two-bus"
+    _assert_refused(_cli(str(src), str(tmp_path / "o2"), "--timezone", "Mars/Olympus"), tmp_path / "o2",
+                    "unknown time zone 'Mars/Olympus'")
+    _assert_refused(_cli(str(src), str(tmp_path / "o3"), "--voll", "-5"), tmp_path / "o3", "--voll must be")
+    _assert_refused(_cli(str(src), str(tmp_path / "o4"), "--name", "bad name!"), tmp_path / "o4",
+                    "--name: 'bad name!' is not a scenario name")
+

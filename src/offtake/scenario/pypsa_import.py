@@ -402,6 +402,8 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     from offtake.scenario.schema import GeneratorRow
 
     opts = opts or ImportOptions()
+    if opts.name is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", opts.name):
+        raise InputError(f"--name: {opts.name!r} is not a scenario name (1-64 letters, digits, '_', '.', '-')")
     dropped: list[str] = []
     approx: list[str] = []
     notes: list[str] = []
