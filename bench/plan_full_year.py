@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=None)
     ap.add_argument("--solver", default="choose")
     ap.add_argument("--no-pypsa", action="store_true")
+    ap.add_argument("--also-solver", default=None, help="time ours a second time with this HiGHS solver")
     a = ap.parse_args()
     warnings.simplefilter("ignore", FutureWarning)
     logging.disable(logging.WARNING)
@@ -62,6 +63,16 @@ def main() -> None:
         "peak_rss_mb": round(ours_rss, 1),
     }
     del m
+    if a.also_solver:
+        t0 = time.perf_counter()
+        m2 = build_model(x)
+        r2 = solve(m2, solver=a.also_solver)
+        check_solution(x, read_solution(m2, x))
+        figures.update({f"also_{a.also_solver}_total_s": round(time.perf_counter() - t0, 3),
+                        f"also_{a.also_solver}_solve_s": round(r2.solve_s, 3),
+                        f"also_{a.also_solver}_objective_rel_diff": abs(r2.objective_usd - res.objective_usd)
+                        / abs(res.objective_usd)})
+        del m2
     if not a.no_pypsa:
         t5 = time.perf_counter()
         n = to_pypsa(x)

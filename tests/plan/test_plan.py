@@ -195,6 +195,11 @@ def test_take_or_pay_budget_and_availability_by_hand(kw, objective, lng_mwh, coa
     years = 4 / 8760
     assert mix.loc["rlng", "baseline_mwh_per_year"] == pytest.approx(lng_mwh / years)
     assert mix.loc["wind", "with_flex_mwh_per_year"] == pytest.approx(60 / years)  # 30 + 30 of 90 available
+    ft = r.free_table().set_index(["region", "fuel", "kind"])
+    assert ft.loc[("A", "wind", "curtailed"), "baseline_mwh_per_year"] == pytest.approx(30 / years)
+    summary = r.summary()
+    assert summary["take_or_pay_unused_mwh_per_year"] == pytest.approx(unused_mwh / years)
+    assert summary["free_mwh_per_year_by_kind"]["curtailed"] == pytest.approx(30 / years)
 
 
 def test_budget_min_take_forces_energy_and_is_checked() -> None:

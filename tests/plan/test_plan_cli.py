@@ -38,6 +38,9 @@ def test_plan_cli_writes_results_and_matching_pypsa(tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 0
     import pandas as pd
 
+    free = pd.read_csv(out / "free_energy_by_fuel.csv")
+    assert list(free.columns) == ["region", "fuel", "kind", "baseline_mwh_per_year", "with_flex_mwh_per_year"]
+    assert set(free["kind"]) <= {"curtailed", "spilled", "take_or_pay"}
     mix = pd.read_csv(out / "generation_by_fuel.csv")
     assert list(mix.columns) == ["fuel", "baseline_mwh_per_year", "with_flex_mwh_per_year"]
     assert list(mix["fuel"]) == ["hydro", "nuclear", "rlng", "gas", "coal_local", "coal_imported", "oil", "wind",

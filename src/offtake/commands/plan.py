@@ -84,6 +84,7 @@ def result_files(res: object, plots: bool = True) -> dict[str, bytes | str]:
         "by_type.csv": res.by_type().round(4).to_csv(),
         "generation_by_fuel.csv": res.fuel_mix().round(3).to_csv(),  # fuel,baseline_mwh_per_year,with_flex_mwh_per_year
         "generation_cost_by_fuel.csv": res.generation_by_fuel().round(4).to_csv(),
+        "free_energy_by_fuel.csv": res.free_table().round(3).to_csv(index=False),  # spill, curtailment, unused take-or-pay
         "consumption_mw.csv": cons.round(3).to_csv(index_label="snapshot"),
         "dispatch_mw.csv": res.dispatch_mw.round(3).to_csv(index_label="snapshot"),
         "flow_mw.csv": res.flow_mw.round(3).to_csv(index_label="snapshot"),

@@ -321,7 +321,36 @@ class PlanResult:
             "mean_price_usd_per_mwh": {r: float(np.average(self.price_usd_per_mwh[r], weights=self.weight_h))
                                        for r in self.price_usd_per_mwh.columns},
             "rounded_sites": list(self.rounded_sites), "timings_s": self.timings_s,
+            **self._free_summary(),
         }
+
+    def free_table(self) -> pd.DataFrame:
+        """Free energy per (region, fuel, kind), MWh/yr, in the baseline (NaN if none) and with flexible loads."""
+        cols = ["region", "fuel", "kind", "baseline_mwh_per_year", "with_flex_mwh_per_year"]
+        if self.available_mw is None:
+            return pd.DataFrame(columns=cols)
+        years = self.horizon_years
+        parts = {}
+        for key, base in (("baseline_mwh_per_year", True), ("with_flex_mwh_per_year", False)):
+            if base and self.baseline_dispatch_mw is None:
+                continue
+            parts[key] = self.free_mw(baseline=base).mul(self.weight_h, axis=0).sum() / years
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        out = pd.DataFrame(parts).reindex(columns=cols[3:])
+        out.index.names = ["region", "fuel", "kind"]
+        return out.reset_index()
+
+    def _free_summary(self) -> dict[str, object]:
+        t = self.free_table()
+        if t.empty:
+            return {}
+        base = "baseline_mwh_per_year" if t["baseline_mwh_per_year"].notna().any() else "with_flex_mwh_per_year"
+        top = self.take_or_pay(baseline=base.startswith("baseline"))
+        return {"free_mwh_per_year_by_kind": {str(k): float(v) for k, v in t.groupby("kind")[base].sum().items()},
+                "free_basis": "baseline (no flexible loads)" if base.startswith("baseline") else "plan",
+                "take_or_pay_unused_mwh_per_year": float(top["unused_mwh"].sum()) / self.horizon_years
+                if len(top) else 0.0}
 
     def to_json(self) -> str:
         return json.dumps(self.summary(), indent=2, allow_nan=True, default=float)
