@@ -163,3 +163,18 @@ def test_mix_beside_reference_for_the_report(pk, figures):
                                                                          "baseline_mwh_per_year"].sum())
     assert t.loc[list(FY25_SHARE), "difference_pp"].abs().max() <= 3.0
     assert pk.config.reference_mix_source.startswith("NEPRA")
+
+
+def test_corridor_curtailment_by_hand():
+    """Two regions: A (the 'south') has 100 MW at 10 USD/MWh, B 100 MW at 50; corridor A->B 50 MW,
+    demand A 20, B 40/45/60 MW. Hours 1-2: the corridor carries 40 and 45 MW, not full: nothing
+    curtailed. Hour 3: it is full (50 MW), B's own plant sets B's price at 50, A's at 10 (rent 40):
+    A's cheap plant has 100 - 20 - 50 = 30 MW unused that B would buy: 30 MW curtailed."""
+    from offtake.examples import two_region_mining
+    from offtake.plan import PlanOptions, plan
+    from offtake.scenario.calibration import corridor_curtailment_mw
+
+    s = two_region_mining()
+    r = plan(s, PlanOptions(no_flex=True, baseline=False))
+    np.testing.assert_allclose(corridor_curtailment_mw(s, r, south=("A",)).to_numpy(), [0.0, 0.0, 30.0], atol=1e-6)
+    np.testing.assert_allclose(corridor_curtailment_mw(s, r, south=("B",)).to_numpy(), [0.0, 0.0, 0.0], atol=1e-6)
