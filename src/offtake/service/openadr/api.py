@@ -285,7 +285,8 @@ def build_router(version: str) -> APIRouter:
         evs = core.events(session, actor=actor, names=names, program_id=program_id,
                           active_only=bool(active))
         evs = [e for e in evs if core.match_targets31(e, targets)
-               and core.match_targets301(_with301(e, names), target_type, target_values)]
+               and (target_type is None and not target_values
+                    or core.match_targets301(_with301(e, names), target_type, target_values))]
         return [V.out(e, names) for e in page(evs, skip, limit)]
 
     @router.get("/events/{eventID}", summary="searchEventsByID")

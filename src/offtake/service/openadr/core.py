@@ -17,6 +17,7 @@ id ``SERVICE_AREA``, anything else ``GROUP``.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -65,22 +66,46 @@ def iso_duration(d: timedelta) -> str:
 
 
 # ---------------------------------------------------------------- names and targets
-@dataclass
 class Names:
-    """Site, VEN and region ids, to classify target strings (built once per request)."""
+    """Site, VEN and region ids, to classify target strings; each table is read once per
+    request, and only when something needs it (a 3.1.0 VEN poll needs none of them)."""
 
-    site_region: dict[str, str]
-    site_owner: dict[str, str]
-    vens: set[str]
-    regions: set[str]
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._sites: list[tuple[str, str, str]] | None = None
+        self._vens: set[str] | None = None
+        self._regions: set[str] | None = None
 
     @classmethod
     def load(cls, session: Session) -> Names:
-        rows = session.execute(select(Site.site_id, Site.region_id, Site.owner_client_id)).all()
-        vens = {c.client_id for c in session.scalars(select(Client))
-                if Role.SITE_OPERATOR in parse_roles(c.roles)}
-        return cls(site_region={r[0]: r[1] for r in rows}, site_owner={r[0]: r[2] for r in rows},
-                   vens=vens, regions=set(session.scalars(select(Region.region_id))))
+        return cls(session)
+
+    def _site_rows(self) -> list[tuple[str, str, str]]:
+        if self._sites is None:
+            self._sites = [tuple(r) for r in self._session.execute(  # type: ignore[misc]
+                select(Site.site_id, Site.region_id, Site.owner_client_id)).all()]
+        return self._sites  # type: ignore[return-value]
+
+    @functools.cached_property
+    def site_region(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._site_rows()}
+
+    @functools.cached_property
+    def site_owner(self) -> dict[str, str]:
+        return {r[0]: r[2] for r in self._site_rows()}
+
+    @property
+    def vens(self) -> set[str]:
+        if self._vens is None:
+            self._vens = {cid for cid, roles in self._session.execute(
+                select(Client.client_id, Client.roles)) if Role.SITE_OPERATOR in parse_roles(roles)}
+        return self._vens
+
+    @property
+    def regions(self) -> set[str]:
+        if self._regions is None:
+            self._regions = set(self._session.scalars(select(Region.region_id)))
+        return self._regions
 
     def to_301(self, targets: list[str] | None) -> list[Obj] | None:
         if not targets:
@@ -119,8 +144,9 @@ def targets_from_301(targets: list[oa.ValuesMap] | None) -> list[str] | None:
 def ven_target_set(session: Session, actor: Principal, names: Names) -> set[str]:
     """Target strings addressed to ``actor`` as a VEN: its name, its sites, their regions,
     and the targets a BL assigned to its VEN registration."""
-    own = {s for s, o in names.site_owner.items() if o == actor.client_id}
-    out = {actor.client_id} | own | {names.site_region[s] for s in own}
+    rows = session.execute(select(Site.site_id, Site.region_id)
+                           .where(Site.owner_client_id == actor.client_id)).all()
+    out = {actor.client_id} | {r[0] for r in rows} | {r[1] for r in rows}
     reg = session.get(OadrVen, actor.client_id)
     if reg is not None:
         out |= set(json.loads(reg.body).get("targets") or [])
