@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
             result = run_risk(assumptions, np.random.default_rng(seed), loads=loads, mining=MiningCase(miner=MINERS[REFERENCE_MINER]),
                               with_tornado=tornado, seed=seed)
 
-        table = Table(title=f"Investor NPV [million USD], {paths:,} paths x {months} months, "
+        table = Table(title=f"Investor NPV (million USD), {paths:,} paths x {months} months, "
                             f"tariff Rs {tariff_v:.2f}/kWh, seed {seed}")
         for col in ("load", "MW", "mean", "P10", "P50", "P90", "P(loss)", "VaR95", "CVaR95"):
             table.add_column(col, justify="left" if col == "load" else "right",

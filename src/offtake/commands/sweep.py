@@ -43,8 +43,11 @@ def _print_table(result: Any) -> None:
     shown = [(c, h, k) for c, h, k in _SHOWN if c in frame.columns]
     table = Table(title=f"Sweep: {len(frame)} variants, {result.n_failed} failed, "
                         f"{result.wall_s:.1f} s on {result.workers} worker(s)")
+    numeric = {h for _, h, _ in shown}
     for col in ("#", *result.axes, "status", *(h for _, h, _ in shown)):
-        table.add_column(escape(col), justify="left" if col == "status" else "right")
+        # headers fold, figures never: a number is never cut at 80 columns
+        table.add_column(escape(col), justify="left" if col == "status" else "right", overflow="fold",
+                         no_wrap=col in numeric or col == "#")
     for idx, row in frame.head(40).iterrows():
         cells = [str(idx), *(escape(str(row[a])) for a in result.axes)]
         cells.append("ok" if row["status"] == "ok" else "[red]failed[/]")
