@@ -217,12 +217,15 @@ def print_cost_bands(res: object) -> None:
     assert isinstance(res, SurplusResult) and res.by_cost is not None
     cb = res.by_cost
     t = cb.table()
-    tab = Table(title=f"Surplus BY COST - {res.scenario_name}: energy a new load could take at <= each cost "
-                      "[GWh/yr, and MW in 95% of hours]; cumulative bands, 'free' = spill, curtailment, unused take-or-pay")
-    tab.add_column("region")
+    tab = Table(title=f"Surplus BY COST - {res.scenario_name}: what a new load could take at <= each cost [USD/MWh], "
+                      "TWh/yr | MW in 95% of hours (cumulative bands; free = spill, curtailment, unused take-or-pay)")
+    tab.add_column("region", no_wrap=True)
     for b in cb.bands_usd_per_mwh:
-        tab.add_column("free" if b <= 0 else f"<= {b:g} USD/MWh", justify="right")
+        tab.add_column("free" if b <= 0 else f"<= {b:g}", justify="right", no_wrap=True)
     for region, part in t.groupby("region", sort=False):
-        tab.add_row(str(region), *[f"{row.mwh_per_year / 1e3:,.0f} ({row.mw_in_95pct_of_hours:,.0f})" for row in part.itertuples()],
+        tab.add_row(str(region), *[f"{row.mwh_per_year / 1e6:,.2f}|{round(row.mw_in_95pct_of_hours, -1):,.0f}"
+                                   for row in part.itertuples()],
                     style="bold" if region == "NATIONAL" else None)
     console.print(tab)
+    console.print("Regional rows: a region alone (corridor-limited; they do not add up). NATIONAL: the whole system. "
+                  "Method: docs/surplus.md.", style="dim")
