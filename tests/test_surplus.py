@@ -340,3 +340,22 @@ def test_cost_bands_do_not_depend_on_which_equal_cost_plant_runs(monkeypatch):
     lp = C.cost_bands(s)
     np.testing.assert_allclose(greedy.hostable_mw, lp.hostable_mw, atol=1e-6)
     np.testing.assert_allclose(greedy.national_mw, lp.national_mw, atol=1e-6)
+
+
+def test_monthly_availability_and_minimum_take(tmp_path):
+    """availability.csv scales a month's availability; a budget's min_mwh is must-run output."""
+    avail = "generator,month,available_pu\nsouth_gas,1,0.5\n"
+    u = dispatch_units(load_scenario(write_tiny_scenario(tmp_path / "a", {"availability.csv": avail})))
+    assert u.avail_mw[0, u.names.index("south_gas")] == pytest.approx(600 * 0.9 * 0.5)
+    # gas must take 401,760 MWh in January = 540 MW in each of its 744 hours: all it has
+    gens = GENERATORS_CSV.replace("south_gas,south,gas,gas,600,80,0,0.1,,", "south_gas,south,gas,gas,600,80,0,0.1,,gas_contract")
+    hydro = "".join(f"north_hydro,{m},372000,0,0,0\n" for m in range(1, 13))
+    budgets = BUDGET_HEADER + hydro + "".join(f"gas_contract,{m},,401760,0,0\n" for m in range(1, 13))
+    s = load_scenario(write_tiny_scenario(tmp_path / "m", {"generators.csv": gens, "energy_budgets.csv": budgets}))
+    u = dispatch_units(s)
+    assert u.min_mw[0, u.names.index("south_gas")] == pytest.approx(540)
+    cb = cost_bands(s)
+    # 12 h: need south 550, north 110.  Gas 540 (forced) + solar 160 = 700 in the south; 110 go
+    # north, so only 120 MW of solar fit: 40 MW are curtailed, free, and reach either region
+    assert cb.hostable_mw[0, 12].tolist() == pytest.approx([40, 40])
+    assert cb.national_mw[0, 12] == pytest.approx(40)
