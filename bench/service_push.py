@@ -196,7 +196,7 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="benchpush-"))
         real = RealAgents()
         for sid in real_ids:
-            real.start({"site_id": sid, "kind": "mining", "state_dir": str(tmp / sid),
+            real.start({"site_id": sid, "kind": "bitcoin_mining", "state_dir": str(tmp / sid),
                         "service": {"url": f"http://127.0.0.1:{port}", "client_id": f"op-{sid}",
                                     "client_secret": secrets[sid], "poll_interval_s": 5.0},
                         "failsafe": {"link_timeout_s": 60.0},
@@ -219,24 +219,35 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("real agents got no first setpoint")
             time.sleep(0.05)
-        full_w = [f.power_w() for f in fleets]
-        assert all(p > a for p, a in zip(full_w, asleep_w)), "fleets must be drawing before the curtailment"
+        full_w = [sum(m.nameplate_w for m in f.miners) for f in fleets]
+        while not all(f.power_w() >= 0.9 * w for f, w in zip(fleets, full_w)):  # agents start at safe draw, then ramp
+            if time.monotonic() > deadline + 60:
+                raise RuntimeError(f"fleets not drawing before the curtailment: {[f.power_w() for f in fleets]}")
+            time.sleep(0.05)
         time.sleep(1.0)  # let every socket settle
         drawn: list[float | None] = [None] * len(fleets)
+
+        def watch() -> None:  # from before the POST: an agent may be down before the POST returns
+            while any(d is None for d in drawn) and time.time() - t0 < 60:
+                now_t = time.time()
+                for k, f in enumerate(fleets):
+                    if drawn[k] is None and f.power_w() <= asleep_w[k]:
+                        drawn[k] = now_t - t0
+                time.sleep(0.002)
+
+        import threading
+
+        watcher = threading.Thread(target=watch, daemon=True)
         t0 = time.time()
+        watcher.start()
         r = httpx.post(f"http://127.0.0.1:{port}/api/v1/emergency-curtailments",
                        headers={"Authorization": f"Bearer {grid}"},
                        json={"reason": "benchmark"}, timeout=60)
         post_s = time.time() - t0
         assert r.status_code == 201 and r.json()["sites_affected"] == args.agents + len(real_ids), r.text
-        while any(d is None for d in drawn):
-            now_t = time.time()
-            for k, f in enumerate(fleets):
-                if drawn[k] is None and f.power_w() <= asleep_w[k]:
-                    drawn[k] = now_t - t0
-            if now_t - t0 > 60:
-                raise RuntimeError(f"real agents not at their new draw after 60 s: {drawn}")
-            time.sleep(0.002)
+        watcher.join(70)
+        if any(d is None for d in drawn):
+            raise RuntimeError(f"real agents not at their new draw after 60 s: {drawn}")
         arrived = json.loads(agents.stdout.readline())
         agents.wait(30)
         lat = [a - t0 for a in arrived]
