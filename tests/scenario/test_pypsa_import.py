@@ -196,6 +196,7 @@ def test_builtin_scenario_round_trip(tmp_path):
     back = load_scenario(out)
     assert back.config.timezone == original.config.timezone and back.config.reserve_margin == original.config.reserve_margin
     assert len(back.snapshots) == 8760 and back.snapshots[0] == original.snapshots[0]
+    assert len(back.lines) == len(original.lines)  # the export's forward/backward link pairs joined again
     pd.testing.assert_series_equal(back.generators["fuel"].sort_index(), original.generators["fuel"].sort_index())
     assert set(back.energy_budgets.index.get_level_values(0)) == set(original.energy_budgets.index.get_level_values(0))
     got = plan(back, opts).objective_usd

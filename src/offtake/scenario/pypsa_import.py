@@ -768,6 +768,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
                          "directions: Kirchhoff's voltage law (impedances, loop flows) is not modelled")
 
     lk = n.links
+    link_rows: list[dict[str, Any]] = []
     if len(lk):
         lk = lk[~lk.index.isin(n.links.index[(n.links["carrier"] == "reserve") & n.links["bus0"].isin(fold)])]
         multi = [c for c in lk.columns if re.fullmatch(r"bus[2-9]\d*", c)]
@@ -822,7 +823,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
             a, b = region_name[bus_of(row["bus0"])], region_name[bus_of(row["bus1"])]
             if a == b:
                 continue
-            line_rows.append({"name": names.make("Link", lname, prefix="link_"), "from_region": a, "to_region": b,
+            link_rows.append({"name": names.make("Link", lname, prefix="link_"), "from_region": a, "to_region": b,
                               "capacity_forward_mw": fwd, "capacity_backward_mw": bwd,
                               "loss_pu": round(1.0 - min(e_mean, 1.0), 12)})
         if conv:
@@ -843,6 +844,12 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
         if len(lk) - len(conv):
             notes.append(f"{len(lk) - len(conv)} links became transport corridors (p_nom x p_max_pu forward, "
                          "p_nom x -p_min_pu backward, loss 1 - efficiency)")
+
+    merged_rows, pairs = _merge_one_way_pairs(link_rows, names)
+    line_rows += merged_rows
+    if pairs:
+        notes.append(f"{pairs} pairs of one-way links between the same regions with the same efficiency merged "
+                     "into two-way corridors (exact)")
 
     # ---- assemble files
     regions = pd.DataFrame({"name": [region_name[b] for b in region_bus],
@@ -905,6 +912,36 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
                           not_supported=tuple(dropped), approximated=tuple(approx), notes=tuple(notes))
     files[REPORT_FILE] = report.text()
     return ImportedScenario(files=files, report=report)
+
+
+def _merge_one_way_pairs(rows: list[dict[str, Any]], names: _Names) -> tuple[list[dict[str, Any]], int]:
+    """Join a one-way corridor a->b with a one-way b->a of the same loss into one two-way corridor.
+
+    The LP is the same (two non-negative flows, one per direction); the first link's name is kept
+    and pypsa_names.csv points the second link at it.
+    """
+    one_way: dict[tuple[str, str, float], list[int]] = {}
+    for i, r in enumerate(rows):
+        if r["capacity_backward_mw"] == 0:
+            one_way.setdefault((r["from_region"], r["to_region"], r["loss_pu"]), []).append(i)
+    used: set[int] = set()
+    out: list[dict[str, Any]] = []
+    rename: dict[str, str] = {}
+    for i, r in enumerate(rows):
+        if i in used:
+            continue
+        used.add(i)
+        if r["capacity_backward_mw"] == 0:
+            partner = next((j for j in one_way.get((r["to_region"], r["from_region"], r["loss_pu"]), [])
+                            if j not in used), None)
+            if partner is not None:
+                used.add(partner)
+                rename[rows[partner]["name"]] = r["name"]
+                r = {**r, "capacity_backward_mw": rows[partner]["capacity_forward_mw"]}
+        out.append(r)
+    if rename:
+        names.rows = [(c, p, rename.get(o, o)) for c, p, o in names.rows]
+    return out, len(rename)
 
 
 def _without_inactive(n: Any, notes: list[str]) -> Any:
