@@ -71,6 +71,20 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,jk->ik", a, b, optimize=False)
 
 
+def _subset_sums(x: np.ndarray) -> np.ndarray:
+    """Sum over each region set S of ``x`` (T, R) -> (2^R - 1, T), sets in the order of
+    :func:`offtake.network.cut_capacities` (bit j of ``index + 1`` = region j).  One vector
+    add per set: the set's sum is the sum of the set without its lowest region plus that region."""
+    T, n = x.shape
+    out = np.empty((1 << n, T))
+    out[0] = 0.0
+    xt = np.ascontiguousarray(x.T)
+    for mask in range(1, 1 << n):
+        low = mask & -mask
+        out[mask] = out[mask ^ low] + xt[low.bit_length() - 1]
+    return out[1:]
+
+
 def _month_hours(snaps: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """(month 1..12, hours in that calendar month) per snapshot, in the snapshots' own time zone."""
     return np.asarray(snaps.month, int), np.asarray(snaps.days_in_month, float) * 24.0
@@ -204,8 +218,7 @@ def _greedy_dispatch(u: DispatchUnits, s: Scenario, need_mw: np.ndarray) -> tupl
     masks = np.arange(1, full + 1)
     comp = full ^ masks  # the complement of each set; cap_out(S) = cap_in(complement)
     cap_out = np.where(comp > 0, cap_in[np.maximum(comp, 1) - 1], 0.0)
-    m = members.astype(float)
-    slack = _mm(m, need_mw.T) + cap_out[:, None]  # (S, T): room left for more generation in S
+    slack = _subset_sums(need_mw) + cap_out[:, None]  # (S, T): room left for more generation in S
     T = len(need_mw)
     p = u.min_mw.copy()
     absorbed = np.zeros(T)
@@ -443,10 +456,9 @@ def _hostable(supply_fixed: np.ndarray, pools: list[tuple[np.ndarray, np.ndarray
     one cost that the baseline could trade among themselves at no cost (a tie), so their
     flexible output may sit in whichever of their regions serves the new load best.
     """
-    m = members.astype(float)
-    bound = _mm(m, supply_fixed.T) + cap_in[:, None]  # (S, T)
+    bound = _subset_sums(supply_fixed) + cap_in[:, None]  # (S, T)
     for floor, room, flex in pools:
-        bound += _mm(m, floor.T) + np.minimum(flex[None, :], _mm(m, room.T))
+        bound += _subset_sums(floor) + np.minimum(flex[None, :], _subset_sums(room))
     out = np.empty(supply_fixed.shape)
     for i in range(supply_fixed.shape[1]):  # regions (<= 14), vectorised over sets and hours
         out[:, i] = bound[members[:, i]].min(axis=0)
