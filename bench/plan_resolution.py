@@ -26,11 +26,11 @@ from _common import record
 def main() -> None:
     warnings.simplefilter("ignore", FutureWarning)
     logging.disable(logging.WARNING)
-    from offtake.plan import PlanOptions, plan
-    from offtake.scenario.io import load_scenario
-
     import argparse
     import dataclasses
+
+    from offtake.plan import PlanOptions, plan
+    from offtake.scenario.io import load_scenario
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--mining-usd-per-mwh", type=float, default=None)

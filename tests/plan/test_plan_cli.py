@@ -14,7 +14,6 @@ from offtake.cli import app
 @pytest.mark.filterwarnings("ignore")
 def test_plan_cli_writes_results_and_matching_pypsa(tmp_path: Path) -> None:
     from offtake.plan.pypsa_io import optimize_network
-
     from offtake.scenario import export_scenario
 
     # the built-in scenario with mining valued by override at its first-year revenue (93.76 USD/MWh,

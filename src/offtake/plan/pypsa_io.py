@@ -127,16 +127,16 @@ def to_pypsa(x: PlanInputs) -> Any:
 
 def _budget_specs(x: PlanInputs) -> list[dict[str, Any]]:
     """Energy budgets and take-or-pay contracts as plain JSON (months present only)."""
+    def per_month(a: np.ndarray, b: int, keep: Any) -> dict[str, float]:
+        return {str(mth): float(a[b, mth - 1]) for mth in x.months_present if keep(a[b, mth - 1])}
+
     out = []
     for b, members in enumerate(x.budget_members):
-        def per_month(a: np.ndarray, keep: Any) -> dict[str, float]:
-            return {str(mth): float(a[b, mth - 1]) for mth in x.months_present if keep(a[b, mth - 1])}
-
         out.append({"name": x.budgets[b], "generators": [x.generators[g] for g in members],
-                    "max_mwh": per_month(x.budget_max_mwh, np.isfinite),
-                    "min_mwh": per_month(x.budget_min_mwh, lambda v: v > 0),
-                    "take_or_pay_mwh": per_month(x.top_mwh, lambda v: v > 0),
-                    "take_or_pay_usd_per_mwh": per_month(x.top_usd_per_mwh, lambda v: True)})
+                    "max_mwh": per_month(x.budget_max_mwh, b, np.isfinite),
+                    "min_mwh": per_month(x.budget_min_mwh, b, lambda v: v > 0),
+                    "take_or_pay_mwh": per_month(x.top_mwh, b, lambda v: v > 0),
+                    "take_or_pay_usd_per_mwh": per_month(x.top_usd_per_mwh, b, lambda v: True)})
     return out
 
 
@@ -170,7 +170,7 @@ def _add_budgets(n: Any, snapshots: Any) -> None:
         name = spec["name"]
         energy = (p.sel(name=spec["generators"]) * w).sum("name").groupby(month).sum()  # (month) [MWh]
 
-        def rhs(key: str) -> xr.DataArray:
+        def rhs(key: str, spec: dict[str, Any] = spec) -> xr.DataArray:
             items = spec[key]
             return xr.DataArray([float(v) for v in items.values()], coords={"month": [int(k) for k in items]},
                                 dims="month")
