@@ -658,7 +658,120 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     if "marginal_cost_quadratic" in g and (g.loc[g.index[idx], "marginal_cost_quadratic"].to_numpy(float) != 0).any():
         dropped.append("quadratic marginal costs (Offtake's costs are linear)")
 
-    # ---- storage units
+    ctx = _Ctx(n=n, opts=opts, source=source, names=names, reps=reps, month_row=month_row, fold=fold,
+               region_name=region_name, kept_all=kept | set(fold.values()), solved=solved, fixed_at=fixed_at,
+               dropped=dropped, approx=approx, notes=notes, problems=problems)
+    _storage_units(ctx, gen_rows, profiles, budgets)
+    if len(n.stores):
+        dropped.append(f"{len(n.stores)} stores (not modelled): {_listing(n.stores.index)}")
+    if len(n.global_constraints):
+        gc = n.global_constraints
+        dropped.append(f"{len(gc)} global constraints (not modelled): "
+                       + _listing(f"{i} ({t})" for i, t in zip(gc.index, gc["type"])))
+
+    line_rows, link_rows = _corridors(ctx)
+    merged_rows, pairs = _merge_one_way_pairs(link_rows, names)
+    line_rows += merged_rows
+    if pairs:
+        notes.append(f"{pairs} pairs of one-way links between the same regions with the same efficiency merged "
+                     "into two-way corridors (exact)")
+
+    # ---- assemble files
+    regions = pd.DataFrame({"name": [region_name[b] for b in region_bus],
+                            "description": [f"PyPSA bus {b}" for b in region_bus]})
+    xs = buses.loc[region_bus, "x"].to_numpy(float) if "x" in buses else np.zeros(len(region_bus))
+    ys = buses.loc[region_bus, "y"].to_numpy(float) if "y" in buses else np.zeros(len(region_bus))
+    degrees = (np.isfinite(xs).all() and np.isfinite(ys).all() and (np.abs(xs) <= 180).all()
+               and (np.abs(ys) <= 90).all() and not ((xs == 0) & (ys == 0)).all())
+    if degrees:
+        regions["lat"], regions["lon"] = ys, xs
+    else:
+        regions["lat"], regions["lon"] = "", ""
+        notes.append("bus coordinates are not longitude/latitude degrees (or all zero): lat/lon left empty")
+
+    col_of = {b: k for k, b in enumerate(region_bus)}
+    dem_mw = np.zeros((H, len(region_bus)))
+    for b, series in demand_by_bus.items():  # one column per bus with loads (folded buses add up)
+        dem_mw[:, col_of[fold.get(b, b)]] += series
+    dem = pd.DataFrame(dem_mw, index=hours, columns=[region_name[b] for b in region_bus])
+    ts = [t.isoformat() for t in hours]
+    dem.insert(0, "timestamp", ts)
+
+    gens = pd.DataFrame(gen_rows, columns=list(GeneratorRow.model_fields))
+    if gens.empty:
+        raise InputError(f"{source}: no generator Offtake can read (a scenario needs at least one); "
+                         + ("dropped: " + "; ".join(dropped) if dropped else "the network has none"))
+    lines = pd.DataFrame(line_rows, columns=["name", "from_region", "to_region", "capacity_forward_mw",
+                                             "capacity_backward_mw", "loss_pu"])
+    files: dict[str, str] = {
+        "regions.csv": regions.to_csv(index=False),
+        "generators.csv": gens.to_csv(index=False),
+        "lines.csv": lines.to_csv(index=False),
+        "demand.csv": dem.to_csv(index=False, float_format="%.10g"),
+    }
+    if profiles:
+        prof = pd.DataFrame(profiles, index=hours).clip(0.0, 1.0)
+        prof.insert(0, "timestamp", ts)
+        files["profiles.csv"] = prof.to_csv(index=False, float_format="%.10g")
+    if budgets:
+        present = np.bincount(month_row - 1, minlength=13)[:12] > 0
+        cols = ["max_mwh", "min_mwh", "take_or_pay_mwh", "take_or_pay_usd_per_mwh"]
+        rows = [(b, m + 1, *["" if not np.isfinite(v[c][m]) else float(v[c][m]) for c in cols])
+                for b, v in budgets.items() for m in np.flatnonzero(present)]
+        files["energy_budgets.csv"] = pd.DataFrame(rows, columns=["budget", "month", *cols]).to_csv(
+            index=False, float_format="%.10g")
+    scen_name = opts.name or (_NAME_BAD.sub("_", Path(source).stem).strip("_")[:64] or "pypsa-import")
+    cfg: dict[str, Any] = {
+        "name": scen_name,
+        "description": f"Imported from the PyPSA network {Path(source).name} by offtake scenario import-pypsa "
+                       f"(see {REPORT_FILE} for what was dropped or approximated).",
+        "timezone": tz, "currency": "USD", "usd_exchange_rate": 1.0,
+        "years": sorted({int(y) for y in hours.year}), "reserve_margin": reserve_margin,
+        "value_of_lost_load_usd_per_mwh": float(voll),
+    }
+    files["scenario.yaml"] = yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True)
+    files[NAMES_FILE] = pd.DataFrame(names.rows, columns=["component", "pypsa_name", "offtake_name"]).to_csv(index=False)
+    report = ImportReport(source=str(source),
+                          counts={"regions": len(regions), "generators": len(gens), "lines": len(lines),
+                                  "hours": H, "snapshots": len(n.snapshots)},
+                          not_supported=tuple(dropped), approximated=tuple(approx), notes=tuple(notes))
+    files[REPORT_FILE] = report.text()
+    return ImportedScenario(files=files, report=report)
+
+
+@dataclass
+class _Ctx:
+    """What the parts of :func:`convert` share: the network, the timeline, names, and the report lists."""
+
+    n: Any
+    opts: ImportOptions
+    source: str
+    names: _Names
+    reps: np.ndarray
+    month_row: np.ndarray
+    fold: dict[str, str]
+    region_name: dict[str, str]
+    kept_all: set[str]
+    solved: bool
+    fixed_at: str
+    dropped: list[str]
+    approx: list[str]
+    notes: list[str]
+    problems: list[Problem]
+
+    def bus_of(self, b: Any) -> Any:
+        return self.fold.get(b, b)
+
+    def expand(self, df: pd.DataFrame) -> np.ndarray:
+        return np.repeat(df.to_numpy(float), self.reps, axis=0)
+
+
+def _storage_units(c: _Ctx, gen_rows: list[dict[str, Any]], profiles: dict[str, np.ndarray],
+                   budgets: dict[str, dict[str, np.ndarray]]) -> None:
+    """Storage units with inflow and no pumping -> hydro generators with monthly budgets; the rest dropped."""
+    n, opts, source, names, month_row = c.n, c.opts, c.source, c.names, c.month_row
+    region_name, solved, dropped, approx, problems = c.region_name, c.solved, c.dropped, c.approx, c.problems
+    bus_of, expand, kept_all = c.bus_of, c.expand, c.kept_all
     su = n.storage_units
     if len(su):
         inflow = _dense(n, "StorageUnit", "inflow", su.index)
@@ -675,7 +788,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
             b = bus_of(row["bus"])
             has_inflow = inflow_rows[:, j].sum() > 0
             pumps = float(su_pmin.iloc[:, j].min()) < 0
-            if b not in kept and b not in set(fold.values()):
+            if b not in kept_all:
                 others.append(f"{sname} (on a dropped bus)")
             elif not has_inflow:
                 others.append(f"{sname} (no inflow)")
@@ -721,16 +834,14 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
                           "(efficiency_dispatch x the month's inflow; reservoir size, standing losses and carry-over "
                           f"between months are not modelled): {_listing(fit_names)}")
 
-    if len(n.stores):
-        dropped.append(f"{len(n.stores)} stores (not modelled): {_listing(n.stores.index)}")
-    if len(n.global_constraints):
-        gc = n.global_constraints
-        dropped.append(f"{len(gc)} global constraints (not modelled): "
-                       + _listing(f"{i} ({t})" for i, t in zip(gc.index, gc["type"])))
 
-    # ---- corridors
+
+def _corridors(c: _Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Lines and transformers (both ways, no loss) and links (one or two ways, loss) as corridors."""
+    n, source, names, fold = c.n, c.source, c.names, c.fold
+    region_name, solved, dropped, approx, problems = c.region_name, c.solved, c.dropped, c.approx, c.problems
+    bus_of, kept_all, notes, fixed_at = c.bus_of, c.kept_all, c.notes, c.fixed_at
     line_rows: list[dict[str, Any]] = []
-    kept_all = kept | set(fold.values())
     for comp, df in (("Line", n.lines), ("Transformer", n.transformers)):
         if not len(df):
             continue
@@ -845,73 +956,7 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
             notes.append(f"{len(lk) - len(conv)} links became transport corridors (p_nom x p_max_pu forward, "
                          "p_nom x -p_min_pu backward, loss 1 - efficiency)")
 
-    merged_rows, pairs = _merge_one_way_pairs(link_rows, names)
-    line_rows += merged_rows
-    if pairs:
-        notes.append(f"{pairs} pairs of one-way links between the same regions with the same efficiency merged "
-                     "into two-way corridors (exact)")
-
-    # ---- assemble files
-    regions = pd.DataFrame({"name": [region_name[b] for b in region_bus],
-                            "description": [f"PyPSA bus {b}" for b in region_bus]})
-    xs = buses.loc[region_bus, "x"].to_numpy(float) if "x" in buses else np.zeros(len(region_bus))
-    ys = buses.loc[region_bus, "y"].to_numpy(float) if "y" in buses else np.zeros(len(region_bus))
-    degrees = (np.isfinite(xs).all() and np.isfinite(ys).all() and (np.abs(xs) <= 180).all()
-               and (np.abs(ys) <= 90).all() and not ((xs == 0) & (ys == 0)).all())
-    if degrees:
-        regions["lat"], regions["lon"] = ys, xs
-    else:
-        regions["lat"], regions["lon"] = "", ""
-        notes.append("bus coordinates are not longitude/latitude degrees (or all zero): lat/lon left empty")
-
-    col_of = {b: k for k, b in enumerate(region_bus)}
-    dem_mw = np.zeros((H, len(region_bus)))
-    for b, series in demand_by_bus.items():  # one column per bus with loads (folded buses add up)
-        dem_mw[:, col_of[fold.get(b, b)]] += series
-    dem = pd.DataFrame(dem_mw, index=hours, columns=[region_name[b] for b in region_bus])
-    ts = [t.isoformat() for t in hours]
-    dem.insert(0, "timestamp", ts)
-
-    gens = pd.DataFrame(gen_rows, columns=list(GeneratorRow.model_fields))
-    if gens.empty:
-        raise InputError(f"{source}: no generator Offtake can read (a scenario needs at least one); "
-                         + ("dropped: " + "; ".join(dropped) if dropped else "the network has none"))
-    lines = pd.DataFrame(line_rows, columns=["name", "from_region", "to_region", "capacity_forward_mw",
-                                             "capacity_backward_mw", "loss_pu"])
-    files: dict[str, str] = {
-        "regions.csv": regions.to_csv(index=False),
-        "generators.csv": gens.to_csv(index=False),
-        "lines.csv": lines.to_csv(index=False),
-        "demand.csv": dem.to_csv(index=False, float_format="%.10g"),
-    }
-    if profiles:
-        prof = pd.DataFrame(profiles, index=hours).clip(0.0, 1.0)
-        prof.insert(0, "timestamp", ts)
-        files["profiles.csv"] = prof.to_csv(index=False, float_format="%.10g")
-    if budgets:
-        present = np.bincount(month_row - 1, minlength=13)[:12] > 0
-        cols = ["max_mwh", "min_mwh", "take_or_pay_mwh", "take_or_pay_usd_per_mwh"]
-        rows = [(b, m + 1, *["" if not np.isfinite(v[c][m]) else float(v[c][m]) for c in cols])
-                for b, v in budgets.items() for m in np.flatnonzero(present)]
-        files["energy_budgets.csv"] = pd.DataFrame(rows, columns=["budget", "month", *cols]).to_csv(
-            index=False, float_format="%.10g")
-    scen_name = opts.name or (_NAME_BAD.sub("_", Path(source).stem).strip("_")[:64] or "pypsa-import")
-    cfg: dict[str, Any] = {
-        "name": scen_name,
-        "description": f"Imported from the PyPSA network {Path(source).name} by offtake scenario import-pypsa "
-                       f"(see {REPORT_FILE} for what was dropped or approximated).",
-        "timezone": tz, "currency": "USD", "usd_exchange_rate": 1.0,
-        "years": sorted({int(y) for y in hours.year}), "reserve_margin": reserve_margin,
-        "value_of_lost_load_usd_per_mwh": float(voll),
-    }
-    files["scenario.yaml"] = yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True)
-    files[NAMES_FILE] = pd.DataFrame(names.rows, columns=["component", "pypsa_name", "offtake_name"]).to_csv(index=False)
-    report = ImportReport(source=str(source),
-                          counts={"regions": len(regions), "generators": len(gens), "lines": len(lines),
-                                  "hours": H, "snapshots": len(n.snapshots)},
-                          not_supported=tuple(dropped), approximated=tuple(approx), notes=tuple(notes))
-    files[REPORT_FILE] = report.text()
-    return ImportedScenario(files=files, report=report)
+    return line_rows, link_rows
 
 
 def _merge_one_way_pairs(rows: list[dict[str, Any]], names: _Names) -> tuple[list[dict[str, Any]], int]:
