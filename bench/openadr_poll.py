@@ -135,8 +135,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 2 if args.db == "postgres" else 1
-    if args.load:
-        print(json.dumps(asyncio.run(_load(**json.loads(args.load)))))
+    if args.load:  # the config (1,000 tokens) comes on stdin
+        print(json.dumps(asyncio.run(_load(**json.loads(sys.stdin.read())))))
         return
 
     import httpx
@@ -204,7 +204,7 @@ def main() -> None:
                "event_id": r.json()["id"], "bl_targets": kp, "concurrency": args.concurrency,
                "warmup_s": 3.0, "seconds": args.seconds, "bl_period_s": args.bl_period}
         load1_before = os.getloadavg()[0]
-        out = subprocess.run([sys.executable, __file__, "--load", json.dumps(cfg)],
+        out = subprocess.run([sys.executable, __file__, "--load", "-"], input=json.dumps(cfg),
                              capture_output=True, text=True, check=False)
         if out.returncode:
             raise RuntimeError(f"load process failed: {out.stderr[-2000:]}")
