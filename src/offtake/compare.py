@@ -45,8 +45,10 @@ class Comparison:
         return self.changed
 
     def to_json(self) -> str:
+        records = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                   for r in self.changed.to_dict(orient="records")]  # valid JSON: no NaN
         return json.dumps({"comparable": not self.mismatches, "mismatches": list(self.mismatches),
-                           "changed": self.changed.to_dict(orient="records"), "only_before": list(self.only_before),
+                           "changed": records, "only_before": list(self.only_before),
                            "only_after": list(self.only_after), "unchanged": self.unchanged}, indent=2)
 
 

@@ -16,7 +16,7 @@ from offtake.cli import app
 from offtake.scenario.tiny import write_tiny_scenario
 
 runner = CliRunner()
-RUN = ["--resolution", "1h", "--paths", "300"]
+RUN = ["--resolution", "1h", "--paths", "300", "--tariff", "10"]  # at Rs 10/kWh the tiny scenario's miners pay: MW sited
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_summary_and_footer_carry_the_provenance_stamp(run1, tiny) -> None:
 
 def test_run_yaml_reruns_the_same_job(run1, tmp_path) -> None:
     cfg = yaml.safe_load((run1 / "run.yaml").read_text())
-    assert cfg["resolution"] == "1h" and cfg["paths"] == 300 and cfg["seed"] == 20251125
+    assert cfg["resolution"] == "1h" and cfg["paths"] == 300 and cfg["seed"] == 20251125 and cfg["tariff"] == 10
     out2 = tmp_path / "two"
     res = runner.invoke(app, ["run", "--config", str(run1 / "run.yaml"), "--out", str(out2)])
     assert res.exit_code == 0, res.output
@@ -81,7 +81,8 @@ def test_bad_config_is_a_clear_error(tmp_path) -> None:
 
 def test_compare_refuses_runs_of_different_resolution(run1, tiny, tmp_path) -> None:
     out2 = tmp_path / "coarse"
-    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out2), "--resolution", "2h", "--paths", "300"])
+    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out2), "--resolution", "2h", "--paths", "300",
+                              "--tariff", "10"])
     assert res.exit_code == 0, res.output
     cmp = runner.invoke(app, ["compare", str(run1), str(out2)])
     assert cmp.exit_code == 2 and "not like-for-like" in cmp.output and "resolution" in cmp.output
@@ -93,7 +94,7 @@ def test_compare_refuses_runs_of_different_resolution(run1, tiny, tmp_path) -> N
 
 def test_compare_tariff_change_reads_like_a_report(run1, tiny, tmp_path) -> None:
     out2 = tmp_path / "t30"
-    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out2), *RUN, "--tariff", "30"])
+    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out2), *RUN[:-2], "--tariff", "8"])
     assert res.exit_code == 0, res.output
     from offtake.commands import _common
 
@@ -105,7 +106,7 @@ def test_compare_tariff_change_reads_like_a_report(run1, tiny, tmp_path) -> None
         _common.console.width = old
     assert cmp.exit_code == 0, cmp.output
     text = cmp.output
-    assert "tariff" in text and "Rs/kWh" in text and "22.98" in text and "30.00" in text
+    assert "tariff" in text and "Rs/kWh" in text and "10.00" in text and "8.00" in text
     assert "timings" not in text and "provenance" not in text  # not figures of the result
     assert not re.search(r"\d\.\d+e[+-]\d", text)  # no scientific notation
     assert "value.loads" not in text  # labels, not dotted keys
@@ -215,9 +216,38 @@ def test_tables_never_cut_numbers_at_80_columns(run1, tiny, tmp_path) -> None:
     _at_80(["value", "--scenario", str(tiny), "--plan-dir", str(plan_out), "-o", str(tmp_path / "v")])
     _at_80(["assess", "--scenario", str(tiny), "--out", str(tmp_path / "a"), "--no-plots"])
     _at_80(["compare", str(run1), str(run1)])
+    demand = tmp_path / "demand.csv"
+    import numpy as np
+    import pandas as pd
+
+    t = pd.date_range("2025-01-01", periods=8760, freq="h", tz="UTC")
+    pd.DataFrame({"timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "demand_mw": 1000 + 300 * np.sin(np.arange(8760) / 24 * 2 * np.pi)}).to_csv(demand, index=False)
+    text = _at_80(["headroom", str(demand)])
+    assert "[h/yr]" in text and "h per start/stop" in text  # units kept, terms defined in the caption
 
 
 def test_risk_table_keeps_big_numbers_whole_at_80_columns() -> None:
     text = _at_80(["risk", "--bitcoin-mw", "1234.5", "--aidc-mw", "150", "--paths", "200", "--months", "12",
                    "--no-tornado"])
     assert "1,234" in text or "1,235" in text  # the MW figure, not '1…'
+
+
+def test_readme_quick_start_is_two_commands_and_the_command_table_is_one_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    assert [ln.split("#")[0].strip() for ln in quick.strip().splitlines()] == ["bash scripts/run.sh", "bash scripts/test.sh"]
+    table = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    rows = [ln for ln in table.strip().splitlines()]
+    start = rows.index("| command | what it does |")
+    body = rows[start:]
+    end = next((i for i, ln in enumerate(body) if not ln.startswith("|")), len(body))
+    assert all(ln.startswith("|") for ln in body[:end]) and end >= 10  # no blank line splits the table
+    assert not any(ln.startswith("| `offtake") for ln in body[end:])
+    assert (Path(__file__).resolve().parents[2] / "docs" / "quickstart-users.md").is_file()
+
+
+def test_sweep_docs_and_help_agree_on_workers() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sweep.md").read_text()
+    out = runner.invoke(app, ["sweep", "--help"], env={"COLUMNS": "400"}).output
+    assert "default: the number of CPUs" in docs and "default: the number of CPUs" in out
