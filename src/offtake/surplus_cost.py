@@ -250,20 +250,26 @@ def solve_hourly_blocks(block: np.ndarray, cost: np.ndarray, lower: np.ndarray, 
     presolve: blocks of a few dozen columns gain nothing from it).  Returns x (H, cols).
     """
     import highspy
-    import scipy.sparse as sp
 
     from offtake.errors import SolverError
     from offtake.solver import silence_stdout
 
     H = len(lower)
-    a = sp.kron(sp.identity(H, format="csc"), sp.csc_matrix(block), format="csc")
+    nr, nc = block.shape
+    # the block-diagonal matrix in compressed columns, built directly (no scipy import)
+    rows_c = [np.flatnonzero(block[:, c]) for c in range(nc)]
+    per_col = np.array([len(r) for r in rows_c])
+    rows_one = np.concatenate(rows_c)
+    vals_one = np.concatenate([block[r, c] for c, r in enumerate(rows_c)])
+    index = (rows_one[None, :] + nr * np.arange(H)[:, None]).ravel()
+    start = np.concatenate([[0], np.cumsum(np.tile(per_col, H))])
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
-    lp.col_cost_ = np.ascontiguousarray(np.broadcast_to(cost, (H, a.shape[1] // H)), float).ravel()
+    lp.num_col_, lp.num_row_ = H * nc, H * nr
+    lp.col_cost_ = np.ascontiguousarray(np.broadcast_to(cost, (H, nc)), float).ravel()
     lp.col_lower_, lp.col_upper_ = np.ascontiguousarray(lower, float).ravel(), np.ascontiguousarray(upper, float).ravel()
-    lp.row_lower_, lp.row_upper_ = np.ascontiguousarray(row_lower, float).ravel(), np.full(a.shape[0], np.inf)
+    lp.row_lower_, lp.row_upper_ = np.ascontiguousarray(row_lower, float).ravel(), np.full(H * nr, np.inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start, index, np.tile(vals_one, H)
     with silence_stdout():  # HiGHS prints a banner when it starts
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
