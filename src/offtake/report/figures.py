@@ -13,6 +13,8 @@ PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a
 FUEL_COLORS = {
     "nuclear": "#8c564b", "hydro": "#1f77b4", "coal": "#3b3b3b", "gas": "#ff7f0e", "wind": "#17becf",
     "solar": "#f2c80f", "bagasse": "#2ca02c", "import": "#9467bd", "unserved": "#d62728",
+    # the generators' fuel vocabulary
+    "coal_local": "#5a3d2b", "coal_imported": "#3b3b3b", "rlng": "#ffbb78", "oil": "#7f7f7f",
 }
 LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=420,
               font=dict(family="Segoe UI, Roboto, Helvetica, Arial", size=12))
@@ -106,7 +108,7 @@ def surplus_duration(res: SurplusResult) -> go.Figure:
         fig.add_trace(go.Scatter(x=share[::step], y=dc[col].to_numpy()[::step], mode="lines", name=col,
                                  line=dict(width=3 if col == "NATIONAL" else 1.6,
                                            color="black" if col == "NATIONAL" else PALETTE[i % len(PALETTE)])))
-    fig.update_layout(**LAYOUT, title="Surplus duration curves: new load that could be hosted (regions alone, and nationally)",
+    fig.update_layout(**LAYOUT, title="Surplus at any cost (capacity) duration curves: new load that could be hosted (regions alone, and nationally)",
                       xaxis_title="share of hours [%]", yaxis_title="MW")
     return fig
 
@@ -116,7 +118,7 @@ def surplus_heatmap(res: SurplusResult) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=table.to_numpy(), x=[f"{h:02d}:00" for h in table.columns],
                                y=["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
                                colorscale="Viridis", colorbar=dict(title="mean GW")))
-    fig.update_layout(**LAYOUT, title="National surplus by month and hour of day (mean GW)")
+    fig.update_layout(**LAYOUT, title="National surplus at any cost (capacity) by month and hour of day (mean GW)")
     fig.update_yaxes(autorange="reversed")
     return fig
 

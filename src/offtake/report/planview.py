@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TECH_ORDER = ["nuclear", "coal", "hydro", "wind", "solar", "bagasse", "gas"]
+TECH_ORDER = ["nuclear", "coal_local", "coal_imported", "coal", "hydro", "wind", "solar", "bagasse", "gas", "rlng", "oil"]
 
 
 def capacity(pr: Any) -> pd.DataFrame:
@@ -76,8 +76,10 @@ def flex_values_usd_per_mwh(scenario: Any) -> pd.Series:
 
 
 def dispatch_by_fuel(pr: Any) -> pd.DataFrame:
-    """National generation by technology, snapshot x technology [MW]."""
-    tech = pr.generators["technology"].reindex(pr.dispatch_mw.columns)
+    """National generation by fuel (the generators' ``fuel`` when declared, else technology) [MW]."""
+    gens = pr.generators
+    col = "fuel" if "fuel" in gens.columns and gens["fuel"].notna().all() else "technology"
+    tech = gens[col].reindex(pr.dispatch_mw.columns)
     d = pr.dispatch_mw.T.groupby(tech).sum().T
     cols = [t for t in TECH_ORDER if t in d.columns] + [t for t in d.columns if t not in TECH_ORDER]
     return d[cols]
@@ -128,10 +130,16 @@ def siting_map_png(run: Any, path: Path) -> Path:
     if on.any():
         ax.scatter(lon[on], lat[on], s=30 + 900 * sited[on] / max(float(sited.max()), 1.0), color="#e6550d", alpha=0.9,
                    zorder=4, label="flexible load sited")
-    for r in reg.index:
-        txt = f"{r}\nsurplus {hostable[r]:,.0f} MW" + (f"\nsited {sited[r]:,.0f} MW" if on[r] else "\nnothing sited")
-        ax.annotate(txt, (lon[r], lat[r]), xytext=(float(np.sqrt(area[r])) / 2 + 4, 0), textcoords="offset points",
-                    fontsize=9, va="center", zorder=5)
+    from offtake.report.tables import f_mw
+
+    lo_, la_ = lon.to_numpy(), lat.to_numpy()
+    for i, r in enumerate(reg.index):
+        # to the left where a neighbour sits close to the east, else to the right: labels do not overlap
+        left = bool(np.any((lo_ > lo_[i]) & (lo_ - lo_[i] < 2.5) & (np.abs(la_ - la_[i]) < 1.5)))
+        txt = f"{r}\nsurplus {f_mw(hostable[r])} MW" + (f"\nsited {f_mw(sited[r])} MW" if on[r] else "\nnothing sited")
+        off = float(np.sqrt(area[r])) / 2 + 4
+        ax.annotate(txt, (lon[r], lat[r]), xytext=(-off if left else off, 0), textcoords="offset points",
+                    fontsize=9, va="center", ha="right" if left else "left", zorder=5)
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
@@ -170,6 +178,9 @@ def write_pngs(run: Any, out: Path, figs: dict[str, Any]) -> list[Path]:
         if total > 0.5:
             ax.text(x, total, f"{total:,.0f}", ha="center", va="bottom", fontsize=9)
     ax.set(ylabel="flexible load sited [MW]", title="Flexible load sited by the plan, by region and type")
+    if bottom.sum() <= 0.5:
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, "no flexible load is sited at this tariff", transform=ax.transAxes, ha="center", fontsize=11)
     ax.tick_params(axis="x", rotation=20)
     ax.legend()
     written.append(save(fig, out / "plan_mw_by_region.png"))
