@@ -36,7 +36,7 @@ def region_diagram(scenario: Scenario, value_mw: pd.Series, title: str, label: s
     """Siting map: national outlines (shipped with the package), corridors as lines whose width
     is their capacity, a blue bubble per region sized by ``value_mw`` and an orange one sized
     by the MW sited (none where nothing is sited), each labelled in MW beside the bubble."""
-    from offtake.report.geo import covers, outlines
+    from offtake.report.geo import LABEL_AT, covers, outlines
 
     reg = scenario.regions
     lat = reg["lat"].astype(float)
@@ -51,7 +51,7 @@ def region_diagram(scenario: Scenario, value_mw: pd.Series, title: str, label: s
                                          line=dict(color="#8a8170" if home else "#c9c9c9", width=1.4 if home else 0.8),
                                          hoverinfo="skip", showlegend=False))
             if not home:
-                cx, cy = rings[0][:, 0].mean(), rings[0][:, 1].mean()
+                cx, cy = LABEL_AT.get(name, (rings[0][:, 0].mean(), rings[0][:, 1].mean()))
                 fig.add_annotation(x=cx, y=cy, text=name, showarrow=False, font=dict(color="#9a9a9a", size=11))
     for _, ln in scenario.lines.iterrows():
         a, b = ln["from_region"], ln["to_region"]
@@ -167,7 +167,7 @@ def npv_histogram(npv_by_load: dict[str, np.ndarray]) -> go.Figure:
                           annotation=dict(text=f"P{q} {x:,.0f}", font=dict(size=10, color=color)),
                           annotation_position="top right" if i % 2 == 0 else "bottom right")
     fig.add_vline(x=0, line=dict(color="#d62728", width=2), annotation=dict(text="NPV = 0", font=dict(color="#d62728")),
-                  annotation_position="top left")
+                  annotation_position="bottom left")
     fig.update_layout(**LAYOUT, barmode="overlay", title="Investor NPV distribution (Monte Carlo paths); P10, P50, P90 marked",
                       xaxis_title="NPV [million USD]", yaxis_title="Monte Carlo paths")
     return fig

@@ -44,7 +44,7 @@ def _value_text(parameter: str, v: float) -> str:
         return f"{v:.0%}" if abs(v) < 5 else f"{v:,.3g}"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
-    return f"{v:,.3g}"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:,.1f}"  # 3.00 USD/GPU-h, 27.6 Rs/kWh
 
 
 def tornado_axes(ax: Any, frame: Any, title: str) -> None:

@@ -101,7 +101,7 @@ def flex_consumption(pr: Any) -> pd.Series:
 
 def siting_map_png(run: Any, path: Path) -> Path:
     """Matplotlib siting map: national outlines, corridors by capacity, MW sited per region."""
-    from offtake.report.geo import covers, outlines
+    from offtake.report.geo import LABEL_AT, covers, outlines
     from offtake.report.mpl import plt, save
 
     sc = run.scenario
@@ -117,7 +117,8 @@ def siting_map_png(run: Any, path: Path) -> Path:
                 ax.fill(ring[:, 0], ring[:, 1], color="#f3efe6" if home else "#f4f4f4", zorder=0)
                 ax.plot(ring[:, 0], ring[:, 1], color="#8a8170" if home else "#cccccc", lw=1.2 if home else 0.6, zorder=1)
             if not home:
-                ax.text(rings[0][:, 0].mean(), rings[0][:, 1].mean(), name, color="#a0a0a0", fontsize=9, ha="center")
+                x, y = LABEL_AT.get(name, (rings[0][:, 0].mean(), rings[0][:, 1].mean()))
+                ax.text(x, y, name, color="#a0a0a0", fontsize=9, ha="center")
     for _, ln in sc.lines.iterrows():
         a, b = ln["from_region"], ln["to_region"]
         cap = max(float(ln["capacity_forward_mw"]), float(ln["capacity_backward_mw"]))

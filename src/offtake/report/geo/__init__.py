@@ -24,3 +24,7 @@ def outlines() -> tuple[tuple[str, tuple[np.ndarray, ...]], ...]:
 def covers(lon: np.ndarray, lat: np.ndarray) -> bool:
     """True when every point lies inside the outlines' box (the map is of Pakistan)."""
     return bool(np.all((lon >= 59) & (lon <= 80) & (lat >= 22.5) & (lat <= 38.5)))
+
+
+#: where a neighbour's name is written (lon, lat): inside that country and inside the map box
+LABEL_AT = {"Afghanistan": (65.5, 34.6), "Iran": (61.0, 31.8), "India": (76.5, 28.0), "China": (77.8, 36.9)}
