@@ -27,5 +27,5 @@ target="${OFFTAKE_VENV312:-$repo/.venv312}"
 rm -rf "$target"
 "$py" -m venv "$target"
 "$target/bin/python" -m pip install --quiet --upgrade pip
-"$target/bin/python" -m pip install --quiet "openadr3-client[mqtt]>=2.4"
-"$target/bin/python" -c 'import openadr3_client, paho.mqtt; print("openadr3-client ready in", __import__("sys").prefix)'
+"$target/bin/python" -m pip install --quiet "openadr3-client[mqtt]>=2.4" "oadr30-ven-ud>=1.2"
+"$target/bin/python" -c 'import openadr3_client, paho.mqtt, oadr30.vtn; print("openadr3-client ready in", __import__("sys").prefix)'

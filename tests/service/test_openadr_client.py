@@ -50,7 +50,7 @@ def _python312() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # function scope: require_component is function-scoped
 def venv_python(require_component) -> str:  # type: ignore[no-untyped-def]
     py = VENV / "bin" / "python"
     if py.exists() and subprocess.run([str(py), "-c", "import openadr3_client, paho.mqtt"],
