@@ -359,3 +359,19 @@ def test_monthly_availability_and_minimum_take(tmp_path):
     # north, so only 120 MW of solar fit: 40 MW are curtailed, free, and reach either region
     assert cb.hostable_mw[0, 12].tolist() == pytest.approx([40, 40])
     assert cb.national_mw[0, 12] == pytest.approx(40)
+
+
+def test_plot_worker_draws_in_a_forked_child(tmp_path, monkeypatch):
+    import os
+
+    import offtake.commands.assess as A
+
+    monkeypatch.setattr(A, "_free_core", lambda: True)
+    worker = A.PlotWorker()
+    assert worker.proc is not None and worker.proc.pid != os.getpid()
+    r = assess(load_scenario(write_tiny_scenario(tmp_path / "tiny")))
+    written = A.write_results(r, tmp_path / "out", plots=True, worker=worker)
+    assert worker.proc is None  # joined
+    pngs = sorted(p.name for p in written if p.suffix == ".png")
+    assert pngs == ["surplus_by_region.png", "surplus_duration_curves.png", "surplus_heatmaps.png"]
+    assert all((tmp_path / "out" / n).stat().st_size > 10_000 for n in pngs)

@@ -83,19 +83,31 @@ def _run(scenario: str | None, out: Path, r: tuple[float, ...], b: tuple[float, 
     console.print(f"\nwrote {len(written)} files to [bold]{out}[/]")
 
 
+def _free_core() -> bool:
+    """True when the machine has a core to spare (1-minute load average below cores - 1)."""
+    import os
+
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1) - 1
+    except OSError:
+        return False
+
+
 class PlotWorker:
     """Draws the PNGs in a forked process while this one computes and writes the tables.
 
     Started before the assessment so that importing matplotlib overlaps with it; the
-    result travels through a pipe.  Where ``fork`` is not available it draws in-process.
+    result travels through a pipe.  Where ``fork`` is not available, or no core is free
+    (measured on the shared 2-core machine: the child's imports then slow the parent more
+    than the overlap saves), it draws in-process.
     """
 
     def __init__(self) -> None:
         import multiprocessing as mp
 
         self.proc = None
-        if "fork" not in mp.get_all_start_methods():
-            return
+        if "fork" not in mp.get_all_start_methods() or not _free_core():
+            return  # drawn in-process: without a free core the child only slows the parent down
         ctx = mp.get_context("fork")
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_plot_worker_main, args=(child,), daemon=True)
