@@ -102,3 +102,47 @@ def test_manual_hold_is_capped(client, world, make_site) -> None:  # type: ignor
     r = client.put("/api/v1/sites/a/setpoint", headers=grid,
                    json={"setpoint_mw": 1.0, "valid_until": until.isoformat()})
     assert r.status_code == 200, r.text
+
+
+def test_concurrent_overlapping_batches_store_one(client, world, make_site, app, backend,
+                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two batches racing past the overlap check: the per-site lock lets one through."""
+    import threading
+    import time
+
+    from offtake.errors import InputError
+    from offtake.service.domain import metering
+    from offtake.service.schemas import ReadingIn
+    from offtake.service.security import Principal, Role
+
+    make_site("a")
+    check = metering._refuse_overlaps_with_stored
+
+    def slow_check(session, rows):  # type: ignore[no-untyped-def]
+        check(session, rows)
+        time.sleep(0.4)  # widen the window between the check and the insert
+
+    monkeypatch.setattr(metering, "_refuse_overlaps_with_stored", slow_check)
+    state = app.state.offtake
+    grid = Principal("grid-1", frozenset({Role.GRID_OPERATOR}))
+    outcome: list[str] = []
+
+    def send(rid: str, start: datetime) -> None:
+        reading = ReadingIn.model_validate(_r(rid, start, 60, 2.0))
+        with state.sessions() as s:
+            try:
+                metering.ingest_readings(s, actor=grid, readings=[reading],
+                                         settings=state.settings)
+                outcome.append("stored")
+            except InputError as exc:  # ConflictError is an InputError (409)
+                outcome.append(f"{exc.http_status}")
+
+    threads = [threading.Thread(target=send, args=("c1", T0)),
+               threading.Thread(target=send, args=("c2", T0 + timedelta(minutes=30)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcome) == ["409", "stored"], (backend, outcome)
+    ids, energy = _stored(client, world["grid"])
+    assert len(ids) == 1 and energy == pytest.approx(2.0)
