@@ -69,7 +69,7 @@ def test_headroom_json(tmp_path):
     h = [data["rates"][k]["headroom_mw"] for k in data["rates"]]
     assert h == sorted(h) and h[0] > 0
     table = runner.invoke(app, ["headroom", str(_csv(tmp_path, d))])
-    assert table.exit_code == 0 and "headroom MW" in table.output
+    assert table.exit_code == 0 and "headroom [MW]" in table.output
 
 
 def test_headroom_bad_inputs(tmp_path):
