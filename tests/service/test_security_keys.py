@@ -148,7 +148,9 @@ def test_token_minted_with_a_wrong_key_is_refused(tmp_path: Path) -> None:
         create_client(s, actor=None, name="root", roles=[Role.ADMIN], client_id="root")
     try:
         with TestClient(app) as c:
-            for key in ("a-guess-at-the-key-that-is-long-enough!", state.signing_key[:-1] + "x"):
+            real = state.signing_key
+            off_by_one = real[:-1] + ("y" if real[-1] == "x" else "x")  # differs in one char
+            for key in ("a-guess-at-the-key-that-is-long-enough!", off_by_one):
                 forged = issue_token(client_id="root", roles={Role.ADMIN}, key=key, ttl_s=600)
                 r = c.post("/api/v1/clients", headers={"Authorization": f"Bearer {forged}"},
                            json={"name": "evil", "roles": ["admin"]})
