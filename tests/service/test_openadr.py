@@ -681,3 +681,25 @@ def test_day_ahead_schedule_and_prices_for_a_ven(client, oadr) -> None:  # type:
     assert f"da-s-b-{tag}" not in by_id  # another site's schedule is not ven-a's
     # informational: publishing the plan changes no setpoint
     assert _setpoint(client, oadr["grid"], "s-a")["reason"] == "allocation"
+
+
+def test_day_ahead_quarter_hours_and_bad_input(client, oadr) -> None:  # type: ignore[no-untyped-def]
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    r = client.post("/api/v1/openadr/day-ahead", headers=oadr["grid"], json={
+        "day": day, "resolution_minutes": 15,
+        "prices": [{"region_id": "SINDH", "values": [50.0] * 96}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["intervals"] == 96
+    ev = client.get(f"{B31}/events/price-SINDH-{day.replace('-', '')}", headers=oadr["ven_a"]).json()
+    assert len(ev["intervals"]) == 96 and ev["intervalPeriod"]["duration"] == "PT15M"
+    for bad, words in (({"day": day, "prices": [{"region_id": "SINDH", "values": [1.0] * 23}]},
+                        "need 24 values"),
+                       ({"day": day, "prices": [{"region_id": "MARS", "values": [1.0] * 24}]},
+                        "unknown region"),
+                       ({"day": day, "resolution_minutes": 30}, "15 or 60"),
+                       ({"day": day, "timezone": "Mars/Olympus"}, "unknown timezone")):
+        r = client.post("/api/v1/openadr/day-ahead", headers=oadr["grid"], json=bad)
+        assert 400 <= r.status_code < 500 and words in r.json()["detail"], (bad, r.text)
+    # nothing of the refused posts was stored: still one price event for that day
+    ids = [e["id"] for e in client.get(f"{B31}/events", headers=oadr["grid"]).json()]
+    assert sum(i.startswith("price-") for i in ids) == 1
