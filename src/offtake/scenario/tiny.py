@@ -35,8 +35,8 @@ south_solar,south,solar,solar,200,0,0,0,solar,
 LINES_CSV = "name,from_region,to_region,capacity_forward_mw,capacity_backward_mw,loss_pu\nn-s,north,south,300,300,0\n"
 
 FLEX_CSV = """\
-name,kind,value_usd_per_mwh,capex_usd_per_mw_year,max_mw_per_region,min_site_mw,window_h,max_off_share,backup_cost_usd_per_mwh,regions
-mining,interruptible,60,100000,400,0,24,1,0,
+name,kind,load_type,value_usd_per_mwh,capex_usd_per_mw_year,max_mw_per_region,min_site_mw,window_h,max_off_share,backup_cost_usd_per_mwh,regions
+mining,interruptible,bitcoin_mining,60,100000,400,0,24,1,0,
 """
 
 
