@@ -122,6 +122,9 @@ class DesignLP:
         self.b_cols = self._cols(vpos, "Flex-backup", ("snapshot", "region", "flex"))
         self.part_rows = (self._rows(cpos, "Flex-participation", ("region", "flex"))
                           if "Flex-participation" in m.constraints else None)
+        lp0 = h.getLp()
+        self._lower = np.asarray(lp0.col_lower_, dtype=float).copy()
+        self._upper = np.asarray(lp0.col_upper_, dtype=float).copy()
         self.first = True
         self.solves = 0
         self.solve_s = 0.0
@@ -172,6 +175,16 @@ class DesignLP:
         ci = np.concatenate(idx).astype(np.int32)
         cv = np.concatenate(val).astype(float)
         self.h.changeColsCost(len(ci), ci, cv)
+        # a (region, type) that can never pay (blocked, or a flat price its investors cannot meet in 8,760 h, or a
+        # floor above its value) gets capacity bounds [0, 0]: the same optimum as a prohibitive cost, found at once
+        never = blocked | (cap_cost >= BLOCK_USD_PER_MW_YEAR * H * 0.5)
+        if coef.participation_h_per_year is not None:
+            never = never | (coef.participation_h_per_year[None, :] > HOURS_PER_YEAR)
+        ok = self.cap_cols >= 0
+        cols = self.cap_cols[ok].astype(np.int32)
+        lo = np.where(never[ok], 0.0, self._lower[cols])
+        hi = np.where(never[ok], 0.0, self._upper[cols])
+        self.h.changeColsBounds(len(cols), cols, lo, hi)
         if self.part_rows is not None and coef.participation_h_per_year is not None:
             for (r, k), row in np.ndenumerate(self.part_rows):
                 if row >= 0 and self.cap_cols[r, k] >= 0:
