@@ -12,7 +12,7 @@ import pytest
 
 from offtake.deal import DealOptions, run_deal
 from offtake.economics.designs import Design, DesignKind, coefficients
-from offtake.economics.valuation import ValuationAssumptions, scenario_economics
+from offtake.economics.valuation import scenario_economics
 from offtake.errors import InputError
 from offtake.scenario import load_scenario, tiny
 from offtake.scenario.tiny import write_tiny_scenario

@@ -14,7 +14,6 @@ row), so each re-solve starts from the previous optimal basis (``bench/deal.py``
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -194,7 +193,8 @@ class DesignLP:
     def run(self) -> Any:
         """Solve (from the last basis after the first solve); return the plan Solution."""
         import highspy
-        from linopy.constants import Result, Solution as LSolution, Status, TerminationCondition
+        from linopy.constants import Result, Status, TerminationCondition
+        from linopy.constants import Solution as LSolution
         from linopy.solvers import _solution_from_labels
 
         from offtake.plan.result import read_solution

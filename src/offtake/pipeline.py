@@ -95,7 +95,8 @@ def run(options: RunOptions = RunOptions(), progress: Progress | None = None) ->
     """Run the whole analysis; ``progress(stage, i, n)`` is called as each stage starts."""
     from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase
     from offtake.economics.value import ValueAssumptions, value_plan
-    pass  # the plan comes from offtake.deal.plan_under_design (the offered design)
+
+    # the plan comes from offtake.deal.plan_under_design (the offered design)
     from offtake.risk import RiskAssumptions, run_risk
 
     def step(name: str) -> None:

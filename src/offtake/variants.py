@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
+from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase
 from offtake.errors import InputError
 from offtake.scenario.schema import Scenario
 

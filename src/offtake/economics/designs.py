@@ -253,6 +253,20 @@ def coefficient_table(coef: Coefficients, names: list[str]) -> dict[str, Any]:
                 "cap_cost_usd_per_mw_year": float(coef.cap_cost_usd_per_mw_year[k])} for k, n in enumerate(names)}
 
 
-__all__ = ["BLOCK_USD_PER_MW_YEAR", "Coefficients", "DEFAULT_RANGES", "Design", "DesignKind", "LEVEL_UNITS",
-           "coefficients", "default_levels", "describe_irr", "design_kind", "floor_topup_usd",
-           "investor_margin_usd_per_year", "investor_npv_usd", "irr_per_year", "price_paid_usd_per_mwh"]
+__all__ = [
+    "BLOCK_USD_PER_MW_YEAR",
+    "DEFAULT_RANGES",
+    "LEVEL_UNITS",
+    "Coefficients",
+    "Design",
+    "DesignKind",
+    "coefficients",
+    "default_levels",
+    "describe_irr",
+    "design_kind",
+    "floor_topup_usd",
+    "investor_margin_usd_per_year",
+    "investor_npv_usd",
+    "irr_per_year",
+    "price_paid_usd_per_mwh",
+]

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from offtake.economics.aidc import AidcCase, Firmness, value_aidc
+from offtake.economics.aidc import AidcCase, value_aidc
 from offtake.economics.bitcoin import MINERS, REFERENCE_MINER, MiningCase, value_mining
 from offtake.economics.finance import HOURS_PER_YEAR, PKR_PER_USD
 from offtake.economics.loads import LoadInputs, LoadKind
@@ -44,9 +44,10 @@ from offtake.economics.tariff import (
     investor_npv_at_tariff,
     tariff_impact,
 )
-from offtake.errors import InputError
 from offtake.economics.valuation import KIND_OF, ValuationAssumptions, type_economics
+from offtake.errors import InputError
 from offtake.scenario.schema import FlexKind, FlexLoadType, Scenario
+
 
 def load_kind_of(flex_row: pd.Series | None) -> LoadKind | None:
     """Which economics value a flexible-load type: its declared ``load_type`` (flex_loads.csv),

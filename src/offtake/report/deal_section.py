@@ -191,13 +191,13 @@ def section(run: Any) -> tuple[Section, dict[str, pd.DataFrame], dict[str, Any]]
     rec = deal.recommended
     best = deal.revenue_maximising()
     paras = [
-        "Each tariff design is swept over its level. At every level the plan sites only what investors would "
+        ("Each tariff design is swept over its level. At every level the plan sites only what investors would "
         "build: MW whose net present value at the investors' hurdle rate is zero or more, given the hours they run "
         "and are curtailed under that design (docs/economics.md, 'Tariff designs'). The contribution to capacity "
         "charges is what the new load pays less the network charge and the generation cost it causes; the change "
         "in other consumers' tariff spreads it over units sold (purchases less DISCO losses); K-Electric's area is "
         "its own pool. Both energy-cost bases are shown: the plan's (generation cost the new load causes) and the "
-        "reference energy charge.",
+        "reference energy charge."),
         "Revenue-maximising level per design: " + "; ".join(
             f"{DESIGN_LABEL.get(d, d)} {p.level:g} {esc(p.level_units)} (Rs {p.sales_pkr_per_year / 1e9:,.1f} bn of "
             "sales a year)" for d, p in best.items()) + ".",
