@@ -44,8 +44,8 @@ def test_tariff_and_programme_cap_change_config_only(tiny):
 
 
 def test_btc_price_recomputes_mining_value(tiny):
-    from offtake.economics.valuation import mining_economics, scenario_economics
     from offtake.economics.bitcoin import MINERS, MiningCase
+    from offtake.economics.valuation import mining_economics, scenario_economics
 
     # the default fleet: the row's BTC price input is set and its override value cleared, so the
     # planner values it over the machine life (56.13 USD/MWh at 100,000 USD; first month 93.76)

@@ -18,7 +18,7 @@ from offtake.economics.value import (
 )
 from offtake.errors import InputError
 from offtake.scenario import load_scenario
-from offtake.scenario.tiny import FLEX_CSV, write_tiny_scenario
+from offtake.scenario.tiny import write_tiny_scenario
 
 FX = 280.0  # the tiny scenario's PKR per USD
 MWH = 100 * 8760 * 0.9  # 100 MW at 90 % uptime = 788,400 MWh/yr
