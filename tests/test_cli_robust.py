@@ -131,10 +131,9 @@ def test_output_dir_unit(tmp_path):
     from offtake.errors import OutputError
 
     target = tmp_path / "new"
-    with pytest.raises(RuntimeError):
-        with output_dir(target) as staged:
-            (staged / "a.csv").write_text("1")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), output_dir(target) as staged:
+        (staged / "a.csv").write_text("1")
+        raise RuntimeError("boom")
     assert not target.exists() and list(tmp_path.iterdir()) == []
     with output_dir(target) as staged:
         (staged / "a.csv").write_text("1")
@@ -143,9 +142,8 @@ def test_output_dir_unit(tmp_path):
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
     (tmp_path / "f").write_text("x")
-    with pytest.raises(OutputError, match="not a folder"):
-        with output_dir(tmp_path / "f"):
-            pass
+    with pytest.raises(OutputError, match="not a folder"), output_dir(tmp_path / "f"):
+        pass
 
 
 def test_scenario_file_that_is_a_folder(tmp_path):

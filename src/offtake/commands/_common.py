@@ -42,7 +42,7 @@ def handle_errors(fn: F) -> F:
         except OSError as exc:  # the file system said no: a path to fix, not a bug (exit 2)
             err_console.print(f"[bold red]error:[/] {escape(describe_os_error(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        except Exception as exc:  # a bug, not bad input: say so briefly; the traceback on request
+        except Exception as exc:  # noqa: BLE001  (a bug, not bad input: say so briefly; the traceback on request)
             import os
             import traceback
 
@@ -56,7 +56,7 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def write_atomic(path: "str | os.PathLike[str]", data: bytes | str) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write a file through a temporary sibling and rename, so no half-written file is left.
 
     The temporary file is removed when writing fails; an OSError becomes an
@@ -81,7 +81,7 @@ def write_atomic(path: "str | os.PathLike[str]", data: bytes | str) -> None:
 
 
 @contextmanager
-def output_dir(out: "str | os.PathLike[str]") -> Iterator[Path]:
+def output_dir(out: str | os.PathLike[str]) -> Iterator[Path]:
     """Stage a command's whole output in a temporary folder beside ``out``; all or nothing.
 
     Yields the staging folder; write every output file into it.  When the block ends
@@ -136,7 +136,7 @@ def _move_into_place(staged: Path, target: Path) -> None:
     shutil.rmtree(staged, ignore_errors=True)
 
 
-def write_files(out: "str | os.PathLike[str]", files: "dict[str, bytes | str]") -> list[Path]:
+def write_files(out: str | os.PathLike[str], files: dict[str, bytes | str]) -> list[Path]:
     """Write ``{name: data}`` into folder ``out`` all or nothing (see :func:`output_dir`)."""
     with output_dir(out) as staged:
         for name, data in files.items():

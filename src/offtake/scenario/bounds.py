@@ -195,5 +195,13 @@ def check_demand_vs_capacity(demand: pd.DataFrame | None, generators: pd.DataFra
                    i + 2, str(column), f"{v[i]:g}")
 
 
-__all__ = ["Bound", "CONFIG_BOUNDS", "DEFAULT_BOUNDS", "check_config", "check_demand_vs_capacity",
-           "check_series", "check_table", "parse_overrides"]
+__all__ = [
+    "CONFIG_BOUNDS",
+    "DEFAULT_BOUNDS",
+    "Bound",
+    "check_config",
+    "check_demand_vs_capacity",
+    "check_series",
+    "check_table",
+    "parse_overrides",
+]
