@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,12 @@ PUBLIC = set(ROLES)
 NOW = datetime.now(UTC)
 
 
+_READING_SLOT = itertools.count()
+
+
 def _reading(site: str = "s-a") -> dict[str, Any]:
-    start = NOW - timedelta(hours=2) + timedelta(seconds=uuid.uuid4().int % 3000)
+    # each reading gets its own minute: readings of one site may not overlap (a 409 otherwise)
+    start = NOW - timedelta(hours=2) + timedelta(minutes=next(_READING_SLOT))
     return {"readings": [{"reading_id": uuid.uuid4().hex, "site_id": site,
                           "interval_start": start.isoformat(),
                           "interval_end": (start + timedelta(minutes=1)).isoformat(),
