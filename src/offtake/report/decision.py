@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from offtake.report import deal_section, planview
+from offtake.report import deal_section, planview, surplus_section
 from offtake.report import tables as T
 from offtake.report.html import Section, esc, render, table_html
 
@@ -36,7 +36,7 @@ def summary_dict(run: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "scenario": sc.name,
         "tariff_pkr_per_kwh": run.tariff_pkr_per_kwh,
-        "surplus": {"national": sur["national"], "regions": {r: {k: v for k, v in d.items()} for r, d in sur["regions"].items()}},
+        "surplus": {"band": sur.get("band"), "national": sur["national"], "regions": {r: {k: v for k, v in d.items()} for r, d in sur["regions"].items()}},
         "plan": {
             "objective": planview.objective(run.plan),
             "total_mw": float(cap.to_numpy().sum()),
@@ -62,6 +62,7 @@ def summary_dict(run: Any) -> dict[str, Any]:
         out["offered"] = run.offered.summary()
         out["resolution"] = {"solved": run.plan.resolution, "snapshots": int(len(run.plan.weight_h)),
                              "words": deal_section.resolution_words(run.plan.resolution, len(run.plan.weight_h))}
+    out["surplus_by_cost"] = surplus_section.summary_block(run.surplus)  # SURPLUS: cumulative cost bands, units in keys
     if run.risk is not None:
         out["risk"] = {label: {k: d.to_dict()[k] for k in ("mean_usd", "p10_usd", "p50_usd", "p90_usd", "prob_loss")}
                        for label, d in zip(run.risk_labels, run.risk.distributions)}
@@ -115,7 +116,7 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
     hours = flex["curtailed_hours_per_year"] if "curtailed_hours_per_year" in flex else pd.Series(dtype=float)
     kpis = [
         (_fmt_mw(total_mw), f"flexible load to offer (programme cap {sc.config.programme_cap_mw or 0:,.0f} MW)"),
-        (f"{sur.national_mw.quantile(0.05):,.0f} MW", "national surplus available in 95% of hours"),
+        (f"{sur.national_mw.quantile(0.05):,.0f} MW", "national surplus at any cost (capacity) in 95% of hours"),
         (f"${revenue / 1e6:,.0f} M / yr", "investors' gross revenue from flexible consumption (not a national benefit)"),
         (f"{sysv.other_consumers_change_pkr_per_kwh:+.2f} Rs/kWh", "change of other consumers' average tariff"),
         (f"{sysv.contribution_usd_per_year / 1e6:,.0f} M USD / yr", "contribution to fixed capacity charges"),
@@ -152,15 +153,15 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
 
     # --- surplus and siting --------------------------------------------------------------
     mean_surplus = sur.hostable_mw.mean()
-    figs["region_diagram"] = F.region_diagram(sc, mean_surplus, "Mean surplus each region could host, and MW sited by the plan",
-                                              "mean hostable surplus", per_region)
+    figs["region_diagram"] = F.region_diagram(sc, mean_surplus, "Mean surplus at any cost (capacity) each region could host, and MW sited by the plan",
+                                              "mean hostable surplus (any cost)", per_region)
     figs["surplus_duration"] = F.surplus_duration(sur)
     figs["surplus_heatmap"] = F.surplus_heatmap(sur)
     at_least = sur.available_at_least()
     tables["surplus_available_at_least.csv"] = at_least
-    s_sur = Section("Surplus: where and when", "surplus",
-                    paragraphs=["Surplus is available generation minus household demand and the reserve, limited by the "
-                                "corridors. Regional curves show what a region could host on its own; they do not add "
+    s_sur = Section("Surplus at any cost (capacity): where and when", "surplus",
+                    paragraphs=["Surplus at any cost is available generation minus household demand and the reserve, limited "
+                                "by the corridors, whatever the plant costs to run (the next section splits it by cost). Regional curves show what a region could host on its own; they do not add "
                                 "up to the national curve. The heat map shows the rooftop-solar midday surplus and the "
                                 "evening squeeze."],
                     figures=[figs["region_diagram"], figs["surplus_duration"], figs["surplus_heatmap"]],
@@ -213,7 +214,13 @@ def build_sections(run: Any) -> tuple[list[Section], dict[str, pd.DataFrame], di
                     tables=[table_html(T.investor_table(inv), index=False), table_html(T.system_table(val.system_frame()), index=False)])
 
     # --- risk ----------------------------------------------------------------------------------
-    sections = [s_exec, s_sur, s_ops, s_em, s_val]
+    # SURPLUS: the cost-band section (report/surplus_section.py), tariff in USD/MWh
+    s_cost, cost_tables, cost_figs = surplus_section.cost_band_section(
+        sur, run.tariff_pkr_per_kwh * 1000.0 / float(sc.config.usd_exchange_rate))
+    tables.update(cost_tables)
+    figs.update(cost_figs)
+    s_mix = _mix_section(sc, run.plan, tables)
+    sections = [s_exec, s_sur, *([s_cost] if s_cost is not None else []), s_mix, s_ops, s_em, s_val]
     if getattr(run, "deal", None) is not None:  # DECISION: the deal space
         s_deal, deal_tables, deal_figs = deal_section.section(run)
         tables.update(deal_tables)
@@ -346,3 +353,25 @@ def write_run(run: Any, out: Path, html: bool = True, png: bool = True) -> list[
         write_atomic(out / "report.html", render(title, subtitle, sections, footer=footer, disclaimer=DISCLAIMER))
         written.append(out / "report.html")
     return written
+
+
+def _mix_section(sc: Any, plan: Any, tables: dict[str, pd.DataFrame]) -> Section:
+    """The baseline generation mix (no flexible load) beside the scenario's reference mix (FY25 for Pakistan)."""
+    from offtake.scenario.calibration import mix_beside_reference
+
+    mix = mix_beside_reference(sc, plan)
+    tables["generation_mix_vs_reference.csv"] = mix
+    source = getattr(sc.config, "reference_mix_source", None) or "the scenario's reference_mix"
+    shown = pd.DataFrame({
+        "fuel": [str(f).replace("_", " ") for f in mix.index],
+        "baseline generation [TWh/yr]": (mix["baseline_mwh_per_year"] / 1e6).round(2),
+        "baseline share [%]": (100 * mix["baseline_share"]).round(1),
+        "reference share [%]": (100 * mix["reference_share"]).round(1),
+        "difference [pp]": mix["difference_pp"].round(1),
+    })
+    total_twh = float(mix["baseline_mwh_per_year"].sum()) / 1e6
+    return Section("Generation mix: the model's baseline beside the reference year", "mix",
+                   paragraphs=[f"Generation by fuel of the baseline dispatch (the same year without any flexible load), "
+                               f"{total_twh:,.1f} TWh/yr in all, beside the reference mix ({esc(str(source))}). "
+                               "The calibration tests hold every fuel within 3 percentage points."],
+                   tables=[table_html(shown, index=False)])
