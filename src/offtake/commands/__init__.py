@@ -24,6 +24,7 @@ MODULES: list[str] = [
     "agent",
     "scenario",
     "signals",
+    "sandbox",
 ]
 
 
