@@ -5,6 +5,7 @@ arrived exactly once; bad options exit 2."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import pytest
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="simulated fleets use Linux loopback")
-def test_sandbox_run_end_to_end(tmp_path):
+def test_sandbox_run_end_to_end(tmp_path, require_component):
     out = tmp_path / "sbx"
     p = subprocess.run([sys.executable, "-m", "offtake.cli", "sandbox", "run", "--hours", "6",
                         "--speed", "900", "--out", str(out)], check=False, capture_output=True, text=True,
@@ -36,6 +37,30 @@ def test_sandbox_run_end_to_end(tmp_path):
     assert "Households first: PASSED" in html and "data:image/png;base64," in html
     assert (out / "sandbox_hours.csv").read_text().count("\n") == 13
     assert (out / "sandbox.png").read_bytes()[:4] == b"\x89PNG"
+
+    # the report renders in Chromium, self-contained (no request leaves the page), image decoded
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    require_component("Chromium", chromium is not None,
+                      "not installed (bash scripts/setup.sh dev installs it)")
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+            page.goto((out / "sandbox.html").as_uri())
+            page.wait_for_function("document.querySelector('img').complete && "
+                                   "document.querySelector('img').naturalWidth > 0", timeout=20000)
+            width = page.evaluate("document.querySelector('img').naturalWidth")
+            heading = page.locator("#households").inner_text()
+        finally:
+            browser.close()
+    assert errors == []
+    assert width > 100 and "PASSED" in heading
 
 
 def test_sandbox_run_bad_options_exit_2(tmp_path):

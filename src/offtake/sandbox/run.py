@@ -189,6 +189,19 @@ class Sandbox:
             a = b
         return got
 
+    def commission(self, sites: list[SiteRun], timeout_s: float) -> None:
+        since = datetime.now(UTC)
+        waiting = {s.site_id for s in sites}
+        deadline = time.monotonic() + timeout_s
+        while waiting:
+            for sid in sorted(waiting):
+                got = self.readings(sid, since)
+                if any(r["max_mw"] <= 0.0002 for r in got):
+                    waiting.discard(sid)
+            if waiting and time.monotonic() > deadline:
+                raise RuntimeError(f"sites {sorted(waiting)} did not reach safe draw in {timeout_s} s")
+            time.sleep(0.3)
+
     # ---------------------------------------------------------------- phases
     def surplus_hours(self) -> tuple[Any, list[str]]:
         """Scenario hostable MW for the replayed hours, scaled to the sandbox fleet."""
@@ -266,6 +279,9 @@ class Sandbox:
                     (d / "site.yaml").write_text(json.dumps(cfg, indent=1))
                     sites.append(s)
                     s.start()
+            # commissioning (not part of the replay): simulated miners boot hashing at full
+            # power; wait until every agent has taken control and reported its safe draw
+            self.commission(sites, timeout_s=60)
             fleet_mw = {r: SITE_MW * self.opt.sites_per_region for r in regions}
             # scale: the region's hostable MW as a share of its largest hour, times its fleet
             peak = host[regions].max().replace(0, 1.0)
