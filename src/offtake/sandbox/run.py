@@ -324,7 +324,14 @@ class Sandbox:
                 s.stop()
             readings = {s.site_id: self.readings(s.site_id, t_run0 - timedelta(minutes=10))
                         for s in sites}
-            sent = {s.site_id: _outbox_ids(s.dir / "state" / "outbox.sqlite") for s in sites}
+            # sent = readings the agent saw acknowledged, plus those the service stored whose answer the
+            # agent never got (stopped between the service's commit and its reply: the outbox would
+            # resend them and get "duplicate"); a stored reading in neither is an unknown one
+            sent = {}
+            for s in sites:
+                acked, pending = _outbox_ids(s.dir / "state" / "outbox.sqlite")
+                stored_ids = {r["reading_id"] for r in readings.get(s.site_id, [])}
+                sent[s.site_id] = acked + [i for i in pending if i in stored_ids]
             # the service invoices closed months only (service clock): try, and keep its answer
             period = t_run0.strftime("%Y-%m")
             inv = httpx.post(f"{self.url}/api/v1/invoices", headers=self.grid,
@@ -384,14 +391,15 @@ class Sandbox:
         return rec
 
 
-def _outbox_ids(path: Path) -> list[str]:
+def _outbox_ids(path: Path) -> tuple[list[str], list[str]]:
+    """Reading ids in an agent's outbox: (acknowledged by the service, not yet acknowledged)."""
     import sqlite3
 
     if not path.exists():
-        return []
+        return [], []
     con = sqlite3.connect(path)
     try:
-        return [r[0] for r in con.execute(
-            "SELECT record_id FROM outbox WHERE kind='reading' AND sent_at IS NOT NULL")]
+        rows = list(con.execute("SELECT record_id, sent_at IS NOT NULL FROM outbox WHERE kind='reading'"))
     finally:
         con.close()
+    return [r for r, done in rows if done], [r for r, done in rows if not done]
