@@ -213,7 +213,7 @@ def print_summary(result: object) -> None:
                   "P(loss): share of Monte Carlo paths with NPV < 0")
     console.print(vt)
     s = val.system
-    console.print(f"other consumers' average tariff changes by [bold]{s.other_consumers_change_pkr_per_kwh:+.2f} Rs/kWh[/]; "
+    console.print(f"other consumers' average tariff changes by [bold]{round(s.other_consumers_change_pkr_per_kwh, 2) + 0.0:+.2f} Rs/kWh[/]; "
                   f"contribution to capacity charges {s.contribution_usd_per_year / 1e6:,.0f} M USD/yr; "
                   f"full-cost (IMF) test: {'passed' if s.recovers_full_cost else 'failed'} (full cost Rs {s.full_cost_pkr_per_kwh:.2f}/kWh)")
     em = getattr(r, "emissions", None)
@@ -222,3 +222,12 @@ def print_summary(result: object) -> None:
                       f"({em.tco2_per_mwh_drawn:,.2f} tCO2 per MWh the flexible loads draw)")
     elif em is not None:
         console.print("CO2 of the extra generation: none (no flexible load is sited)")
+    if getattr(r, "offered", None) is not None or getattr(r, "deal", None) is not None:
+        import html
+        import re
+
+        from offtake.report import deal_section
+
+        console.print("[bold]The decision[/]")
+        for par in deal_section.headline(r):  # the report's headline, in plain text
+            console.print(html.unescape(re.sub(r"<[^>]+>", "", par)), markup=False, highlight=False)
