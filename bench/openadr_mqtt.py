@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 import tempfile
@@ -73,12 +72,6 @@ def subscribers(topics: list[str], expect: int, ready_file: str, timeout_s: floa
         for c in clients:
             c.loop_misc()
     print(json.dumps(arrivals))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_mode(mode: str, port: int, bl: dict[str, str], vens: int, changes: int,
@@ -152,7 +145,7 @@ def main() -> None:
         subscribers(**json.loads(sys.stdin.read()))
         return
 
-    from _common import record
+    from _common import free_port, record, wait_healthy
     from sqlalchemy import insert
 
     from offtake.service.app import build_state
@@ -186,16 +179,15 @@ def main() -> None:
                 for i in range(args.vens)])
             s.commit()
         state.engine.dispose()
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "OFFTAKE_DATABASE_URL": url, "OFFTAKE_SECRET_KEY": SECRET,
                "OFFTAKE_ALLOCATION_TICK_S": "0", "OFFTAKE_OPENADR_MQTT_PREFIX": prefix}
         server = subprocess.Popen(
             [sys.executable, "-m", "offtake.cli", "serve", "--port", str(port), "--workers", "1",
              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
-        from openadr_poll import _wait
 
-        _wait(port)
+        wait_healthy(port, 90)
         bl = {"Authorization": "Bearer " + issue_token(client_id="bl", roles={Role.GRID_OPERATOR},
                                                       key=SECRET, ttl_s=3600)}
         modes = ["program", "per_ven"] if args.mode == "both" else [args.mode]

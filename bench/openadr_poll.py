@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -102,25 +101,6 @@ async def _load(port: int, tokens: list[str], sites: list[str], bl_token: str, e
             "errors": errors}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -140,7 +120,7 @@ def main() -> None:
         return
 
     import httpx
-    from _common import record
+    from _common import free_port, record, wait_healthy
     from sqlalchemy import create_engine, insert, text
 
     from offtake.service.app import build_state
@@ -183,7 +163,7 @@ def main() -> None:
                 for i in range(args.vens)])
             s.commit()
         state.engine.dispose()
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "OFFTAKE_DATABASE_URL": url, "OFFTAKE_SECRET_KEY": SECRET,
                "OFFTAKE_ALLOCATION_TICK_S": "0", "OFFTAKE_PUBSUB_CHANNEL": f"bench_{os.getpid()}",
                "OFFTAKE_OPENADR_MQTT_PREFIX": f"bench{os.getpid()}"}
@@ -191,7 +171,7 @@ def main() -> None:
             [sys.executable, "-m", "offtake.cli", "serve", "--port", str(port), "--workers",
              str(args.workers), "--log-level", "warning"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(port)
+        wait_healthy(port, 90)
         bl_token = issue_token(client_id="bl", roles={Role.GRID_OPERATOR}, key=SECRET, ttl_s=3600)
         tokens = [issue_token(client_id=f"v{i}", roles={Role.SITE_OPERATOR}, key=SECRET,
                               ttl_s=3600) for i in range(args.vens)]

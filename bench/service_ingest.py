@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -73,12 +72,6 @@ async def _load(port: int, token: str, sites: int, batch: int, concurrency: int,
             "p99_ms": round(lat_ms[int(len(lat_ms) * 0.99)], 2)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
@@ -93,7 +86,7 @@ def main() -> None:
         print(json.dumps(asyncio.run(_load(**cfg))))
         return
 
-    from _common import record
+    from _common import free_port, record, wait_healthy
     from sqlalchemy import create_engine, insert, text
 
     from offtake.service.app import build_state
@@ -126,7 +119,7 @@ def main() -> None:
                 for i in range(args.sites)])
             s.commit()
         state.engine.dispose()
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "OFFTAKE_DATABASE_URL": url, "OFFTAKE_SECRET_KEY": SECRET,
                "OFFTAKE_ALLOCATION_TICK_S": "0",
                "OFFTAKE_PUBSUB_CHANNEL": f"bench_{os.getpid()}"}
@@ -134,7 +127,7 @@ def main() -> None:
             [sys.executable, "-m", "offtake.cli", "serve", "--port", str(port), "--workers",
              str(args.workers), "--log-level", "warning"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(port)
+        wait_healthy(port, 60)
         token = issue_token(client_id="op", roles={Role.SITE_OPERATOR}, key=SECRET, ttl_s=3600)  # the service caps exp at its TTL (3600 s)
         runs = []
         for k, batch in enumerate(int(b) for b in args.batches.split(",")):
@@ -157,19 +150,6 @@ def main() -> None:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-def _wait(port: int) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 if __name__ == "__main__":

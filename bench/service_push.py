@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from service_ingest import PG, SECRET, _free_port, _wait
+from _common import free_port, wait_healthy
+from service_ingest import PG, SECRET
 
 
 async def _agents(port: int, token: str, n: int) -> None:
@@ -182,14 +183,14 @@ def main() -> None:
                 for sid in real_ids])
             s.commit()
         state.engine.dispose()
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "OFFTAKE_DATABASE_URL": url, "OFFTAKE_SECRET_KEY": SECRET,
                "OFFTAKE_ALLOCATION_TICK_S": "0", "OFFTAKE_PUBSUB_CHANNEL": schema}
         server = subprocess.Popen(
             [sys.executable, "-m", "offtake.cli", "serve", "--port", str(port), "--workers",
              str(args.workers), "--log-level", "warning"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(port)
+        wait_healthy(port, 60)
         ttl = int(os.environ.get("OFFTAKE_TOKEN_TTL_S", "3600"))
         op_token = issue_token(client_id="op", roles={Role.SITE_OPERATOR}, key=SECRET, ttl_s=ttl)
         grid = issue_token(client_id="grid", roles={Role.GRID_OPERATOR}, key=SECRET, ttl_s=ttl)
