@@ -225,6 +225,21 @@ class _Names:
         return cand
 
 
+def _fixed_capacity(df: pd.DataFrame, nom: str, solved: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity [MW] of each row of a component table and whether it is extendable.
+
+    Extendable rows of a solved network take their optimum (``<nom>_opt``, where finite); every other row
+    keeps ``<nom>`` (Offtake does not expand capacity).
+    """
+    cap = df[nom].to_numpy(float).copy()
+    ext = df[f"{nom}_extendable"].astype(bool).to_numpy() if f"{nom}_extendable" in df else np.zeros(len(df), bool)
+    if solved and f"{nom}_opt" in df:
+        opt = df[f"{nom}_opt"].to_numpy(float)
+        use = ext & np.isfinite(opt)
+        cap[use] = opt[use]
+    return cap, ext
+
+
 def _dense(n: Any, component: str, attr: str, names: pd.Index) -> pd.DataFrame:
     """Snapshots x names values of a possibly time-varying attribute."""
     if len(names) == 0:
@@ -507,15 +522,10 @@ def convert(n: Any, opts: ImportOptions | None = None, source: str = "network") 
     if problems:
         raise InputError(f"{source}: the network has missing or non-finite values", problems)
 
-    ext = g["p_nom_extendable"].astype(bool).to_numpy() if "p_nom_extendable" in g else np.zeros(len(g), bool)
     objective = getattr(n, "objective", None)
     solved = objective is not None and bool(np.isfinite(float(objective)))
     fixed_at = "fixed at p_nom_opt (the network is solved)" if solved else "fixed at p_nom (the network is not solved)"
-    p_nom = g["p_nom"].to_numpy(float).copy()
-    if solved and "p_nom_opt" in g:
-        opt = g["p_nom_opt"].to_numpy(float)
-        use_opt = ext & np.isfinite(opt)
-        p_nom[use_opt] = opt[use_opt]
+    p_nom, ext = _fixed_capacity(g, "p_nom", solved)
     ext_keep = ext & ~neg & ~is_shed.to_numpy()
     if ext_keep.any():
         approx.append(f"capacity expansion is not modelled: {int(ext_keep.sum())} extendable generators "
@@ -853,12 +863,7 @@ def _corridors(c: _Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         _check_nan(s_max, f"{comp.lower()}s s_max_pu", problems)
         if problems:
             raise InputError(f"{source}: the network has missing or non-finite values", problems)
-        s_nom = df["s_nom"].to_numpy(float).copy()
-        ext = df["s_nom_extendable"].astype(bool).to_numpy() if "s_nom_extendable" in df else np.zeros(len(df), bool)
-        if "s_nom_opt" in df:
-            opt = df["s_nom_opt"].to_numpy(float)
-            use = ext & np.isfinite(opt) & solved
-            s_nom[use] = opt[use]
+        s_nom, ext = _fixed_capacity(df, "s_nom", solved)
         if ext.any():
             approx.append(f"capacity expansion is not modelled: {int(ext.sum())} extendable {comp.lower()}s "
                           f"{fixed_at.replace('p_nom', 's_nom')}")
@@ -901,12 +906,7 @@ def _corridors(c: _Ctx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         _check_nan(eff_df, "links efficiency", problems)
         if problems:
             raise InputError(f"{source}: the network has missing or non-finite values", problems)
-        p_nom_l = lk["p_nom"].to_numpy(float).copy()
-        ext = lk["p_nom_extendable"].astype(bool).to_numpy() if "p_nom_extendable" in lk else np.zeros(len(lk), bool)
-        if "p_nom_opt" in lk:
-            opt = lk["p_nom_opt"].to_numpy(float)
-            use = ext & np.isfinite(opt) & solved
-            p_nom_l[use] = opt[use]
+        p_nom_l, ext = _fixed_capacity(lk, "p_nom", solved)
         eff = eff_df.to_numpy(float)
         conv, vary_l, gain, cost_l, forced = [], [], [], [], []
         n_ext = 0
