@@ -130,13 +130,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from offtake.service.routes import admin, auth, billing, operations, push, sites
+    from offtake.service.routes import admin, auth, billing, operations, prices, push, sites
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:  # on the event loop: no thread-pool wait
         return {"status": "ok"}
 
-    for module in (auth, admin, sites, operations, billing, push):
+    for module in (auth, admin, sites, operations, prices, billing, push):
         app.include_router(module.router)
     for name in OPTIONAL_ROUTERS:
         try:

@@ -69,6 +69,11 @@ class Site(Base):
     interruptible_share: Mapped[float] = mapped_column(Float)
     priority: Mapped[int] = mapped_column(Integer)
     tariff_pkr_per_kwh: Mapped[float] = mapped_column(Float)
+    # "flat" (tariff_pkr_per_kwh) or "surplus_indexed" (region price + adder, floored);
+    # see domain/pricing.py
+    tariff_design: Mapped[str] = mapped_column(String(16), default="flat", server_default="flat")
+    tariff_adder_pkr_per_kwh: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    tariff_floor_pkr_per_kwh: Mapped[float | None] = mapped_column(Float, nullable=True)
     owner_client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -90,6 +95,38 @@ class SurplusSignal(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     __table_args__ = (Index("ix_signal_region_time", "region_id", "interval_start", "interval_end"),)
+
+
+class RegionPrice(Base):
+    """Energy price for a region over a wall-clock interval [PKR/kWh], forecast or actual.
+
+    Overlaps are allowed (as for surplus signals): the price in force at a moment is the
+    newest ``actual`` covering it, else the newest ``forecast`` (see domain/prices.py).
+    """
+
+    __tablename__ = "region_prices"
+    price_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.region_id"))
+    interval_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    interval_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    price_pkr_per_kwh: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))  # forecast | actual
+    posted_by: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_price_region_time", "region_id", "interval_start", "interval_end"),)
+
+
+class SimClock(Base):
+    """The sandbox's simulated clock (one row, ``clock_id`` 1), used only when the service
+    runs with ``OFFTAKE_SANDBOX_CLOCK=1``: sim = sim_origin + (wall - wall_origin) x speed."""
+
+    __tablename__ = "sim_clock"
+    clock_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    wall_origin: Mapped[datetime] = mapped_column(UTCDateTime)
+    sim_origin: Mapped[datetime] = mapped_column(UTCDateTime)
+    speed: Mapped[float] = mapped_column(Float)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(64))
 
 
 class Setpoint(Base):
@@ -158,6 +195,10 @@ class LedgerEntry(Base):
     amount_paisa: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reconstructed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # energy entries: the unit price charged [PKR/kWh] (time-weighted over the reading) and
+    # where it came from: flat | actual | forecast | fallback | mixed; NULL on penalties
+    price_pkr_per_kwh: Mapped[float | None] = mapped_column(Float, nullable=True)
+    price_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     __table_args__ = (Index("ix_ledger_site_period", "site_id", "period"),)
 
 
@@ -170,6 +211,7 @@ class Invoice(Base):
     period: Mapped[str] = mapped_column(String(7))
     energy_mwh: Mapped[float] = mapped_column(Float)
     tariff_pkr_per_kwh: Mapped[float] = mapped_column(Float)
+    tariff_design: Mapped[str] = mapped_column(String(16), default="flat", server_default="flat")
     energy_charge_paisa: Mapped[int] = mapped_column(BigInteger)
     penalty_paisa: Mapped[int] = mapped_column(BigInteger)
     total_paisa: Mapped[int] = mapped_column(BigInteger)

@@ -62,6 +62,17 @@ class SignalKind(StrEnum):
     ACTUAL = "actual"
 
 
+class TariffDesign(StrEnum):
+    """How a site's energy is priced (docs/service.md#tariff-designs-and-region-prices)."""
+
+    FLAT = "flat"  # tariff_pkr_per_kwh
+    SURPLUS_INDEXED = "surplus_indexed"  # region price in force + adder, never below the floor
+
+
+#: a price or tariff [PKR/kWh]: finite, >= 0
+PkrPerKwh = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
+
+
 class EventKind(StrEnum):
     FAILSAFE_ENTER = "failsafe_enter"
     FAILSAFE_EXIT = "failsafe_exit"
@@ -142,8 +153,13 @@ class SiteCreate(In):
     contracted_mw: Annotated[float, Field(gt=0, le=10_000)]
     interruptible_share: Annotated[float, Field(ge=0, le=1)]
     priority: Annotated[int, Field(ge=1, le=1000)] = 100
-    tariff_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000)]
+    tariff_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
     owner_client_id: Id
+    tariff_design: TariffDesign = TariffDesign.FLAT
+    tariff_adder_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False,
+                                                     description="surplus_indexed only")] = 0.0
+    tariff_floor_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False,
+                                                     description="surplus_indexed only")] | None = None
 
 
 class SiteUpdate(In):
@@ -151,9 +167,13 @@ class SiteUpdate(In):
     contracted_mw: Annotated[float, Field(gt=0, le=10_000)] | None = None
     interruptible_share: Annotated[float, Field(ge=0, le=1)] | None = None
     priority: Annotated[int, Field(ge=1, le=1000)] | None = None
-    tariff_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000)] | None = None
+    tariff_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] | None = None
     owner_client_id: Id | None = None
     active: bool | None = None
+    tariff_design: TariffDesign | None = None
+    tariff_adder_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] | None = None
+    tariff_floor_pkr_per_kwh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False,
+                                                     description="0 disables the floor")] | None = None
 
 
 class SitePublic(Out):
@@ -165,6 +185,9 @@ class SitePublic(Out):
     interruptible_share: float
     priority: int
     tariff_pkr_per_kwh: float
+    tariff_design: TariffDesign = TariffDesign.FLAT
+    tariff_adder_pkr_per_kwh: float = 0.0
+    tariff_floor_pkr_per_kwh: float | None = None
     owner_client_id: str
     active: bool
     created_at: datetime
@@ -199,6 +222,64 @@ class SignalPublic(Out):
     kind: SignalKind
     created_at: datetime
     created_by: str
+
+
+class PriceIn(In):
+    """An energy price for a region over a wall-clock interval."""
+
+    region_id: Id
+    interval_start: AwareDatetime
+    interval_end: AwareDatetime
+    price_pkr_per_kwh: PkrPerKwh
+    kind: SignalKind = SignalKind.FORECAST
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceIn:
+        if self.interval_end <= self.interval_start:
+            raise ValueError("interval_end must be after interval_start")
+        return self
+
+
+#: most prices one POST /prices may carry
+MAX_PRICES_PER_POST = 10_000
+
+
+class PricesIn(In):
+    prices: Annotated[list[PriceIn], Field(min_length=1, max_length=MAX_PRICES_PER_POST)]
+
+
+class PricePublic(Out):
+    price_id: int
+    region_id: str
+    interval_start: datetime
+    interval_end: datetime
+    price_pkr_per_kwh: float
+    kind: SignalKind
+    posted_by: str
+    posted_at: datetime
+
+
+class PricesPosted(Out):
+    prices: list[PricePublic]
+
+
+class SimClockIn(In):
+    """sim_time = sim_origin + (wall_time - wall_origin) x speed."""
+
+    wall_origin: AwareDatetime
+    sim_origin: AwareDatetime
+    speed: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False,
+                                  description="simulated seconds per wall second")]
+
+
+class SimClockPublic(Out):
+    wall_origin: datetime
+    sim_origin: datetime
+    speed: float
+    set_at: datetime
+    set_by: str
+    sim_now: datetime = Field(description="the simulated time when this answer was made")
+    sim_period: str = Field(description="the billing month (YYYY-MM) at sim_now")
 
 
 class SetpointPublic(Out):
@@ -353,6 +434,10 @@ class LedgerEntryPublic(Out):
     created_at: datetime
     reconstructed: bool = Field(default=False, description=(
         "the reading behind this entry was metered after the fact (agent was down)"))
+    price_pkr_per_kwh: float | None = Field(default=None, description=(
+        "energy entries: unit price charged [PKR/kWh], time-weighted over the reading"))
+    price_source: str | None = Field(default=None, description=(
+        "energy entries: flat | actual | forecast | fallback | mixed"))
 
 
 class LedgerBalance(Out):
@@ -378,7 +463,11 @@ class InvoicePublic(Out):
     site_id: str
     period: str
     energy_mwh: float
-    tariff_pkr_per_kwh: float
+    tariff_pkr_per_kwh: float = Field(description="the site's flat tariff when issued "
+                                      "(for surplus_indexed: the no-price fallback)")
+    tariff_design: TariffDesign = TariffDesign.FLAT
+    average_price_pkr_per_kwh: float | None = Field(default=None, description=(
+        "energy charge / energy (penalties excluded) [PKR/kWh]; null when no energy"))
     energy_charge_pkr: float
     penalty_pkr: float
     total_pkr: float

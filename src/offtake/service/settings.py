@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """Months for invoices are calendar months in this zone."""
     allocation_tick_s: float = Field(default=60.0, ge=0)
     """Re-run allocation this often so forecast intervals take effect [s]; 0 disables."""
+    sandbox_clock: bool = False
+    """Sandbox runs only: enable ``PUT /api/v1/admin/sim-clock``, so metering bills readings
+    on a simulated clock (month of the simulated start, energy x speed) and invoicing asks
+    whether a month is over by simulated time (docs/service.md#sandbox-clock)."""
     migrate_on_start: bool = True
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)

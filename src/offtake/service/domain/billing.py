@@ -1,4 +1,4 @@
-"""Ledger reads and monthly invoices at each site's tariff.
+"""Ledger reads and monthly invoices at each site's tariff (flat or surplus-indexed).
 
 Every accepted meter reading posts a balanced transaction (see ``metering``): the site's
 receivable is debited, programme revenue credited.  An invoice totals a site's
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
 from offtake.service.db import billing_lock
+from offtake.service.domain import simclock
 from offtake.service.domain.common import audit, now, require_writer, site_for_read
 from offtake.service.domain.metering import ENERGY_REVENUE, PENALTY_REVENUE
 from offtake.service.models import Invoice, LedgerEntry, MeterReading, Site
@@ -86,20 +87,23 @@ def issue_invoices(session: Session, *, actor: Principal, period: str, settings:
     """Invoice every site (or one) for a finished month; existing invoices are returned as is."""
     require_writer(actor)
     t = now()
-    if not _period_over(period, settings.billing_timezone, t):
-        raise InputError(f"month {period} is not over yet in {settings.billing_timezone}")
+    clock = simclock.active(session, settings)
+    at = clock.to_sim(t) if clock else t
+    if not _period_over(period, settings.billing_timezone, at):
+        on = f" on the simulated clock (now {at.isoformat()})" if clock else ""
+        raise InputError(f"month {period} is not over yet in {settings.billing_timezone}{on}")
     with billing_lock(session, exclusive=True):
         return _issue_locked(session, actor=actor, period=period, site_id=site_id, t=t)
 
 
 def _issue_locked(session: Session, *, actor: Principal, period: str, site_id: str | None,
                   t: datetime) -> list[Invoice]:
-    sites_q = select(Site.site_id, Site.tariff_pkr_per_kwh)
+    sites_q = select(Site.site_id, Site.tariff_pkr_per_kwh, Site.tariff_design)
     if site_id:
         if session.get(Site, site_id) is None:
             raise NotFoundError(f"unknown site '{site_id}'")
         sites_q = sites_q.where(Site.site_id == site_id)
-    tariffs = {sid: tariff for sid, tariff in session.execute(sites_q)}
+    tariffs = {sid: (tariff, design) for sid, tariff, design in session.execute(sites_q)}
     existing = {i.site_id: i for i in session.scalars(
         select(Invoice).where(Invoice.period == period, Invoice.site_id.in_(list(tariffs))))}
     sums = {r[0]: r[1:] for r in session.execute(
@@ -116,14 +120,15 @@ def _issue_locked(session: Session, *, actor: Principal, period: str, site_id: s
         .where(MeterReading.period == period, MeterReading.site_id.in_(list(tariffs)))
         .group_by(MeterReading.site_id))}
     out: list[Invoice] = []
-    for sid, tariff in sorted(tariffs.items()):
+    for sid, (tariff, design) in sorted(tariffs.items()):
         if sid in existing:
             out.append(existing[sid])
             continue
         mwh, charge, penalty = sums.get(sid, (0.0, 0, 0))
         n, flagged = counts.get(sid, (0, 0))
         inv = Invoice(site_id=sid, period=period, energy_mwh=float(mwh or 0.0),
-                      tariff_pkr_per_kwh=tariff, energy_charge_paisa=int(charge or 0),
+                      tariff_pkr_per_kwh=tariff, tariff_design=design or "flat",
+                      energy_charge_paisa=int(charge or 0),
                       penalty_paisa=int(penalty or 0),
                       total_paisa=int(charge or 0) + int(penalty or 0), readings=n,
                       flagged_readings=flagged, issued_at=t, issued_by=actor.client_id)

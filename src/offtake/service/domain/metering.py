@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
 from offtake.service.db import billing_lock
+from offtake.service.domain import prices, simclock
 from offtake.service.domain.common import (
     ConflictError,
     audit,
@@ -28,7 +29,7 @@ from offtake.service.domain.common import (
     site_for_report,
 )
 from offtake.service.models import Invoice, LedgerEntry, MeterReading, Setpoint, Site, SiteEvent
-from offtake.service.schemas import ReadingIn, SiteEventIn
+from offtake.service.schemas import ReadingIn, SiteEventIn, TariffDesign
 from offtake.service.security import ForbiddenError, Principal, Role
 from offtake.service.settings import Settings
 
@@ -100,7 +101,8 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
     # each site with its current setpoint (mw, issued_at, valid_until) in one query
     sites = {s.site_id: s for s in session.execute(
         select(Site.site_id, Site.owner_client_id, Site.tariff_pkr_per_kwh, Site.contracted_mw,
-               Setpoint.setpoint_mw, Setpoint.issued_at, Setpoint.valid_until)
+               Site.region_id, Site.tariff_design, Site.tariff_adder_pkr_per_kwh,
+               Site.tariff_floor_pkr_per_kwh, Setpoint.setpoint_mw, Setpoint.issued_at, Setpoint.valid_until)
         .outerjoin(Setpoint, (Setpoint.site_id == Site.site_id)
                    & (Setpoint.seq == Site.setpoint_seq))
         .where(Site.site_id.in_(site_ids)))}
@@ -126,6 +128,7 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
                 for s in site_ids}
     else:
         hist = _histories(session, site_ids, t0, max(r.interval_end for r in readings))
+    clock = simclock.active(session, settings)
     rows = []
     for r in readings:
         hours = (r.interval_end - r.interval_start).total_seconds() / 3600.0
@@ -133,7 +136,8 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
         excess_mw = max(0.0, r.energy_mwh / hours - allowed - settings.compliance_tolerance_mw)
         rows.append({**r.model_dump(), "allowed_mw": allowed, "excess_mwh": excess_mw * hours,
                      "flagged": excess_mw > 0,
-                     "period": billing_period(r.interval_start, settings.billing_timezone),
+                     "period": billing_period(clock.to_sim(r.interval_start) if clock
+                                              else r.interval_start, settings.billing_timezone),
                      "received_at": t, "received_by": actor.client_id})
 
     # repeats inside the batch count once (first copy wins), like repeats across batches
@@ -150,7 +154,12 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
     rows = unique_rows
 
     _refuse_overlaps_in_batch(rows)
-    current = billing_period(t, settings.billing_timezone)
+    current = billing_period(clock.to_sim(t) if clock else t, settings.billing_timezone)
+    indexed = [r for r in rows if sites[str(r["site_id"])].tariff_design == TariffDesign.SURPLUS_INDEXED]
+    price_rows = prices.price_rows(
+        session, region_ids={sites[str(r["site_id"])].region_id for r in indexed},
+        start=min(r["interval_start"] for r in indexed),  # type: ignore[type-var]
+        end=max(r["interval_end"] for r in indexed)) if indexed else {}  # type: ignore[type-var]
     with billing_lock(session, exclusive=False):
         _lock_sites(session, site_ids)
         _refuse_overlaps_with_stored(session, rows)
@@ -165,7 +174,8 @@ def ingest_readings(session: Session, *, actor: Principal, readings: list[Readin
         accepted_ids = set(conn.execute(stmt, rows).scalars())
         new = [row for row in rows if row["reading_id"] in accepted_ids]
         if new:
-            conn.execute(insert(LedgerEntry.__table__), _ledger_rows(new, sites, settings, t))
+            conn.execute(insert(LedgerEntry.__table__),
+                         _ledger_rows(new, sites, settings, t, clock, price_rows))
         session.commit()
     _after_commit_hook(settings)
     return len(new), len(readings) - len(new)
@@ -261,26 +271,40 @@ def _carry_closed_periods(session: Session, rows: list[dict[str, object]],
 
 
 def _ledger_rows(new: list[dict[str, object]], sites: dict, settings: Settings,  # type: ignore[type-arg]
-                 t: datetime) -> list[dict[str, object]]:
+                 t: datetime, clock: simclock.Clock | None,
+                 price_rows: dict[str, list[prices.PriceRow]]) -> list[dict[str, object]]:
+    """One balanced transaction per reading: energy x unit price, and the penalty.
+
+    On the simulated clock a mapped reading bills ``speed`` times its metered energy (and
+    excess); the unit price comes from the wall-clock interval (docs/service.md).
+    """
     out: list[dict[str, object]] = []
     for r in new:
         site_id, period = str(r["site_id"]), str(r["period"])
-        energy = float(r["energy_mwh"])  # type: ignore[arg-type]
+        site = sites[site_id]
+        start, end = r["interval_start"], r["interval_end"]
+        scale = clock.speed if clock is not None and clock.maps(start) else 1.0  # type: ignore[arg-type]
+        energy = float(r["energy_mwh"]) * scale  # type: ignore[arg-type]
+        tariff = prices.Tariff(site.tariff_design, site.tariff_pkr_per_kwh,
+                               site.tariff_adder_pkr_per_kwh or 0.0, site.tariff_floor_pkr_per_kwh)
+        unit, source = prices.unit_price(tariff, price_rows.get(site.region_id, []), start, end)  # type: ignore[arg-type]
         acct = RECEIVABLE.format(site_id=site_id)
-        charge = paisa(energy * 1000.0 * sites[site_id].tariff_pkr_per_kwh)
+        charge = paisa(energy * 1000.0 * unit)
         base = {"txn_id": r["reading_id"], "site_id": site_id, "period": period, "created_at": t,
                 "reconstructed": bool(r.get("reconstructed", False))}
-        out += [{**base, "account": acct, "kind": "energy", "energy_mwh": energy,
+        priced = {"price_pkr_per_kwh": unit, "price_source": source}
+        none = {"price_pkr_per_kwh": None, "price_source": None}
+        out += [{**base, **priced, "account": acct, "kind": "energy", "energy_mwh": energy,
                  "amount_paisa": charge},
-                {**base, "account": ENERGY_REVENUE, "kind": "energy", "energy_mwh": -energy,
-                 "amount_paisa": -charge}]
-        excess = float(r["excess_mwh"])  # type: ignore[arg-type]
+                {**base, **priced, "account": ENERGY_REVENUE, "kind": "energy",
+                 "energy_mwh": -energy, "amount_paisa": -charge}]
+        excess = float(r["excess_mwh"]) * scale  # type: ignore[arg-type]
         penalty = paisa(excess * 1000.0 * settings.penalty_pkr_per_kwh)
         if penalty:
-            out += [{**base, "account": acct, "kind": "penalty", "energy_mwh": 0.0,
+            out += [{**base, **none, "account": acct, "kind": "penalty", "energy_mwh": 0.0,
                      "amount_paisa": penalty},
-                    {**base, "account": PENALTY_REVENUE, "kind": "penalty", "energy_mwh": 0.0,
-                     "amount_paisa": -penalty}]
+                    {**base, **none, "account": PENALTY_REVENUE, "kind": "penalty",
+                     "energy_mwh": 0.0, "amount_paisa": -penalty}]
     return out
 
 

@@ -37,6 +37,7 @@ def create_site(session: Session, *, actor: Principal, data: SiteCreate) -> Site
     t = now()
     fields = data.model_dump(exclude={"site_id"})
     fields["site_type"] = str(data.site_type)
+    fields["tariff_design"] = str(data.tariff_design)
     with setpoint_write_lock(session):
         session.add(Site(site_id=site_id, active=True, created_at=t, setpoint_seq=0,
                          setpoint_mw=0.0, **fields))
@@ -81,7 +82,7 @@ def update_site(session: Session, *, actor: Principal, site_id: str, data: SiteU
         if "owner_client_id" in changes:
             _check_owner(session, changes["owner_client_id"])
         for key, value in changes.items():
-            setattr(site, key, value)
+            setattr(site, key, str(value) if key == "tariff_design" else value)
         if changes.get("active") is False and site.setpoint_mw > 0:
             session.flush()
             issue(session, changes=[Change(site_id, 0.0, SetpointReason.MANUAL, now(), None)],

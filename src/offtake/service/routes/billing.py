@@ -33,12 +33,16 @@ def _entry(e: LedgerEntry) -> LedgerEntryPublic:
     return LedgerEntryPublic(entry_id=e.entry_id, txn_id=e.txn_id, site_id=e.site_id,
                              account=e.account, kind=e.kind, period=e.period,
                              energy_mwh=e.energy_mwh, amount_pkr=e.amount_paisa / 100,
-                             created_at=e.created_at, reconstructed=bool(e.reconstructed))
+                             created_at=e.created_at, reconstructed=bool(e.reconstructed),
+                             price_pkr_per_kwh=e.price_pkr_per_kwh, price_source=e.price_source)
 
 
 def _invoice(i: Invoice) -> InvoicePublic:
     return InvoicePublic(invoice_id=i.invoice_id, site_id=i.site_id, period=i.period,
                          energy_mwh=i.energy_mwh, tariff_pkr_per_kwh=i.tariff_pkr_per_kwh,
+                         tariff_design=i.tariff_design or "flat",
+                         average_price_pkr_per_kwh=(i.energy_charge_paisa / 100 / (i.energy_mwh * 1000)
+                                                    if i.energy_mwh > 0 else None),
                          energy_charge_pkr=i.energy_charge_paisa / 100,
                          penalty_pkr=i.penalty_paisa / 100, total_pkr=i.total_paisa / 100,
                          readings=i.readings, flagged_readings=i.flagged_readings,
