@@ -146,11 +146,14 @@ def test_prices_readable_by_any_client_writable_by_grid_and_admin(client, world)
     assert r.json() == []  # intervals are half-open: [0, 1) does not overlap [1, ...)
 
 
+def _raw_price(literal: str) -> str:
+    """A POST body whose price is the bare JSON token ``literal``."""
+    return json.dumps({"prices": [_price("KP", 0, 1, 1.0)]}).replace("1.0", literal)
+
+
 @pytest.mark.parametrize(("case", "payload", "status", "words"), [
-    ("nan", '{"prices": [%s]}' % json.dumps(_price("KP", 0, 1, 1.0)).replace("1.0", "NaN"),
-     422, "finite"),
-    ("infinity", '{"prices": [%s]}' % json.dumps(_price("KP", 0, 1, 1.0)).replace("1.0", "Infinity"),
-     422, "finite"),
+    ("nan", _raw_price("NaN"), 422, "finite"),  # Python's JSON reader accepts NaN literals
+    ("infinity", _raw_price("Infinity"), 422, "finite"),
     ("negative", {"prices": [_price("KP", 0, 1, -0.01)]}, 422, "greater than or equal to 0"),
     ("unknown region", {"prices": [_price("ATLANTIS", 0, 1, 5.0)]}, 404, "ATLANTIS"),
     ("end before start", {"prices": [_price("KP", 2, 1, 5.0)]}, 422, "interval_end"),
