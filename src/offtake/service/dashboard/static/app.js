@@ -139,7 +139,8 @@
     for (const i of list) {
       const tr = document.createElement("tr");
       cell(tr, "#" + i.invoice_id); cell(tr, i.site_id); cell(tr, i.period);
-      cell(tr, fmt(i.energy_mwh, 1)); cell(tr, fmt(i.tariff_pkr_per_kwh, 2));
+      // the price actually paid (surplus-indexed tariffs vary by hour); flat tariff if no energy
+      cell(tr, fmt(i.energy_mwh, 1)); cell(tr, fmt(i.average_price_pkr_per_kwh ?? i.tariff_pkr_per_kwh, 2));
       cell(tr, rs(i.energy_charge_pkr)); cell(tr, rs(i.penalty_pkr)); cell(tr, rs(i.total_pkr));
       cell(tr, String(i.flagged_readings)); cell(tr, when(i.issued_at));
       tbody.appendChild(tr);
