@@ -17,5 +17,7 @@ Modules
 ``setpoints``  ``current_setpoint``, ``setpoint_history``, ``run_allocation``,
                ``set_manual``, ``emergency_curtail``, ``release_curtailment``
 ``metering``   ``ingest_readings``, ``list_readings``, ``record_site_event``
+``prices``     ``post_prices``, ``list_prices``, ``unit_price`` (flat / surplus-indexed tariffs)
+``simclock``   the sandbox's simulated billing clock (``active``, ``set_clock``)
 ``billing``    ``list_ledger``, ``ledger_balance``, ``issue_invoices``, ``list_invoices``
 """
