@@ -1,0 +1,452 @@
+"""``offtake sandbox certify``: qualify a site operator's agent before admission.
+
+The real service (``harness.Service``) and the operator's agent (its own config, with the
+service URL, credentials, state folder and meter feed replaced) run through a scripted
+battery; every figure is measured from what the service stored (meter readings) and the
+agent's outbox, then checked against documented thresholds (docs/certify.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shlex
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from offtake.errors import InputError, Problem
+from offtake.sandbox.harness import LinkProxy, Service, SiteRun, free_port, outbox_ids, sent_ids
+
+#: setpoint levels of the step test, as shares of the site's controllable range
+STEP_LEVELS = (1.0, 0.5, 0.0, 1.0)
+#: the simulated under-frequency event: this far below the declared threshold, then back above it [Hz]
+UFR_DEPTH_HZ, UFR_RECOVERED_HZ = 0.2, 0.3
+TESTS = ("commissioning", "setpoint_steps", "emergency_curtailment", "link_loss",
+         "under_frequency", "report_cadence", "exactly_once")
+
+
+class Thresholds(BaseModel):
+    """Pass/fail limits; every one is explained in docs/certify.md. Times in s, shares of the
+    site's contracted MW unitless."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    commissioning_s: float = Field(default=60.0, gt=0)
+    step_down_s: float = Field(default=10.0, gt=0)
+    step_up_allowance_s: float = Field(default=240.0, gt=0)
+    under_tolerance_rel: float = Field(default=0.10, ge=0, lt=1)
+    over_tolerance_rel: float = Field(default=0.025, ge=0, lt=1)
+    over_tolerance_mw: float = Field(default=0.0, ge=0)
+    safe_band_rel: float = Field(default=0.02, ge=0, lt=1)
+    emergency_safe_s: float = Field(default=10.0, gt=0)
+    link_allowance_s: float = Field(default=5.0, gt=0)
+    ufr_allowance_s: float = Field(default=5.0, gt=0)
+    telemetry_interval_max_s: float = Field(default=10.0, gt=0)
+    cadence_median_factor_max: float = Field(default=1.5, ge=1)
+    cadence_p95_factor_max: float = Field(default=3.0, ge=1)
+    clock_tolerance_s: float = Field(default=1.0, ge=0, le=60)
+    coverage_min: float = Field(default=0.95, gt=0, le=1)
+    hold_readings: int = Field(default=2, ge=1, le=100,
+                               description="in-band readings the certifier waits for before the next step")
+
+
+def load_thresholds(path: Path | None) -> tuple[Thresholds, str]:
+    """Defaults, or the YAML/JSON mapping in ``path`` over them; InputError names each bad key."""
+    if path is None:
+        return Thresholds(), "defaults (docs/certify.md)"
+    from offtake.scenario.yamlsafe import load_yaml
+
+    if not Path(path).is_file():
+        raise InputError(f"--thresholds {path}: no such file")
+    data = load_yaml(path, label=str(path))
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping of threshold names to values")
+    try:
+        return Thresholds.model_validate(data), str(path)
+    except ValidationError as exc:
+        raise InputError(f"{path}: invalid thresholds", [
+            Problem(file=str(path), rule=f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}",
+                    value=None if isinstance(e.get("input"), dict) else str(e.get("input"))[:80])
+            for e in exc.errors()]) from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything validated before anything starts (bad input -> exit 2, nothing written)."""
+
+    config_path: Path
+    raw: dict[str, Any]
+    cfg: Any                      # offtake.agent.config.SiteConfig
+    command: list[str] | None     # None: Offtake's own agent
+    thresholds: Thresholds
+    thresholds_source: str
+    contracted_mw: float
+    sized_from: str
+    safe_mw: float
+    idle_floor_mw: float
+    site_type: str
+
+    @property
+    def declared(self) -> dict[str, float]:
+        c = self.cfg
+        return {"link_timeout_s": c.failsafe.link_timeout_s, "underfrequency_hz": c.failsafe.underfrequency_hz,
+                "trip_delay_s": 0.0, "trip_hold_s": c.failsafe.trip_hold_s,
+                "telemetry_interval_s": c.telemetry.interval_s, "ramp_up_mw_per_min": c.control.ramp_up_mw_per_min,
+                "poll_interval_s": c.service.poll_interval_s, "safe_draw_mw": self.safe_mw}
+
+
+def prepare(config: Path, agent_command: str | None, thresholds: Path | None,
+            contracted_mw: float | None = None) -> Plan:
+    """Validate the operator's config, the command and the thresholds; size the site."""
+    from offtake.agent.config import load_config
+    from offtake.scenario.yamlsafe import load_yaml
+
+    cfg = load_config(config)
+    raw = load_yaml(config, label=str(config))
+    th, th_src = load_thresholds(thresholds)
+    cmd = None
+    if agent_command is not None:
+        try:
+            cmd = shlex.split(agent_command)
+        except ValueError as exc:
+            raise InputError(f"--agent-command: cannot parse {agent_command!r}: {exc}") from None
+        if not cmd or not any("{config}" in part for part in cmd):
+            raise InputError("--agent-command must contain {config} (where the certifier's copy of the "
+                             f"site config goes), e.g. \"my-agent --config {{config}}\"; got {agent_command!r}")
+    kind = str(raw.get("kind"))
+    if cfg.kind == "mining":
+        mc = cfg.miners
+        units = getattr(mc.simulate, "units_per_miner", 1) if mc.simulate is not None else 1
+        n = mc.simulate.count if mc.simulate is not None else len(mc.addresses)
+        idle = n * units * mc.idle_w / 1e6
+        site_type = "bitcoin_mining"
+        if mc.simulate is not None:
+            from offtake.agent.sim.luxos_fleet import build_fleet
+
+            fleet = build_fleet(n, **({"units_per_miner": units} if units > 1 else {}))
+            fleet_mw = sum(m.nameplate_w for m in fleet.miners) / 1e6
+            sized = f"{n} simulated LuxOS miners" + (f" x {units} units" if units > 1 else "") + ", nameplate sum"
+        else:
+            fleet_mw, sized = None, f"{n} real miner address(es)"
+        firm = 0.0
+    else:
+        gc = cfg.gpus
+        fleet_mw = sum(len(j.gpus) for j in gc.jobs) * gc.gpu_max_w / 1e6
+        firm = sum(len(j.gpus) for j in gc.jobs if j.kind == "inference") * gc.gpu_max_w / 1e6
+        idle = sum(len(j.gpus) for j in gc.jobs if j.kind == "training") * gc.gpu_idle_w / 1e6
+        site_type = kind if kind in ("ai_training", "ai_inference") else "ai_training"
+        sized = f"{sum(len(j.gpus) for j in gc.jobs)} GPU(s) x gpu_max_w {gc.gpu_max_w:g} W"
+    if contracted_mw is not None:
+        if not 0 < contracted_mw <= 10_000:
+            raise InputError(f"--contracted-mw must be in (0, 10000] MW (got {contracted_mw:g})")
+        fleet_mw, sized = contracted_mw, "--contracted-mw"
+    if fleet_mw is None:
+        raise InputError(f"{config}: real miners (miners.addresses) have no nameplate the certifier can "
+                         "read; give the site's contracted MW with --contracted-mw")
+    safe = cfg.failsafe.safe_draw_mw if cfg.failsafe.safe_draw_mw is not None else firm
+    if safe >= fleet_mw:
+        raise InputError(f"{config}: the safe draw ({safe:g} MW) is not below the site's contracted "
+                         f"{fleet_mw:g} MW, so there is nothing to curtail")
+    return Plan(Path(config), raw, cfg, cmd, th, th_src, float(fleet_mw), sized, float(safe), float(idle),
+                site_type)
+
+
+class MeterFeed:
+    """The site meter the certifier plays: grid frequency to the agent's UDP feed every 0.1 s."""
+
+    def __init__(self, port: int, hz: float) -> None:
+        self.port, self.hz, self.stop_flag = port, hz, False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            while not self.stop_flag:
+                u.sendto(json.dumps({"frequency_hz": self.hz}).encode(), ("127.0.0.1", self.port))
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        self.stop_flag = True
+        self.thread.join(2)
+
+
+class AgentExited(RuntimeError):
+    pass
+
+
+@dataclass
+class Certifier:
+    plan: Plan
+    out: Path
+    log: list[dict] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ helpers
+    def now(self) -> float:
+        return (datetime.now(UTC) - self.t0).total_seconds()
+
+    def mark(self, what: str, **kw: Any) -> float:
+        t = self.now()
+        self.log.append({"t_s": round(t, 3), "what": what, **kw})
+        return t
+
+    def readings(self) -> list[dict]:
+        rows = self.svc.readings(self.site.site_id, self.t0 - timedelta(minutes=1))
+        out = [{"start": (datetime.fromisoformat(str(r["interval_start"])) - self.t0).total_seconds(),
+                "end": (datetime.fromisoformat(str(r["interval_end"])) - self.t0).total_seconds(),
+                "mean": r["mean_mw"], "max": r["max_mw"], "allowed": r["allowed_mw"],
+                "id": r["reading_id"], "reconstructed": bool(r.get("reconstructed"))} for r in rows]
+        return sorted(out, key=lambda r: r["start"])
+
+    def wait(self, done: Any, limit_s: float) -> None:
+        """Poll the stored readings until ``done(readings)`` or ``limit_s`` passes."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            if self.site.proc is not None and self.site.proc.poll() is not None:
+                raise AgentExited(f"the agent process exited with code {self.site.proc.returncode} "
+                                  f"(see {self.site.dir / 'agent.log'})")
+            if done(self.readings()):
+                return
+            time.sleep(0.3)
+
+    def signal_mw(self, mw: float) -> None:
+        t = datetime.now(UTC)
+        self.svc.post_signal(self.region, t - timedelta(seconds=0.2), t + timedelta(hours=2), mw, "actual")
+
+    # ----------------------------------------------------------------- figures
+    @property
+    def res_s(self) -> float:
+        """Measurement resolution: the first reading wholly after an instant ends within two
+        declared telemetry intervals of it, and the agent stamps readings with its own clock
+        (``clock_tolerance_s``)."""
+        return 2 * self.plan.cfg.telemetry.interval_s + self.tol_s
+
+    @property
+    def tol_s(self) -> float:
+        return self.plan.thresholds.clock_tolerance_s
+
+    @property
+    def safe_level(self) -> float:
+        p = self.plan
+        return p.safe_mw + p.idle_floor_mw + p.thresholds.safe_band_rel * p.contracted_mw
+
+    def level(self, share: float) -> float:
+        p = self.plan
+        return p.safe_mw + share * (p.contracted_mw - p.safe_mw)
+
+    def up_limit(self, delta_mw: float) -> float:
+        ramp = self.plan.cfg.control.ramp_up_mw_per_min / 60.0
+        return max(0.0, delta_mw) / ramp + self.plan.thresholds.step_up_allowance_s + self.res_s
+
+    def limit(self, prev: float, target: float) -> float:
+        return self.plan.thresholds.step_down_s + self.res_s if target < prev else self.up_limit(target - prev)
+
+    def band(self) -> tuple[float, float]:
+        th, c = self.plan.thresholds, self.plan.contracted_mw
+        return th.under_tolerance_rel * c, th.over_tolerance_rel * c + th.over_tolerance_mw
+
+    def hold_s(self) -> float:
+        return self.plan.thresholds.hold_readings * self.plan.cfg.telemetry.interval_s + self.tol_s
+
+    # ----------------------------------------------------------------- battery
+    def run(self, progress: Any = None) -> dict:
+        p = self.plan
+        run_dir = self.out / "run"
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        (run_dir / "agent").mkdir(parents=True)
+        self.svc = svc = Service(run_dir)
+        self.site = None
+        feed = None
+        step = (lambda name, i: progress(name, i)) if progress is not None else (lambda name, i: None)
+        ex: dict[str, Any] = {}
+        error = None
+        try:
+            svc.start()
+            self.region = min(svc.regions())
+            sid = p.cfg.site_id
+            secret = svc.client(f"op-{sid}", "site_operator")
+            httpx.post(f"{svc.url}/api/v1/sites", headers=svc.grid, json={
+                "site_id": sid, "name": f"certification of {sid}", "site_type": p.site_type,
+                "region_id": self.region, "contracted_mw": round(p.contracted_mw, 6),
+                "interruptible_share": round(1 - p.safe_mw / p.contracted_mw, 6), "priority": 1,
+                "tariff_pkr_per_kwh": 0.0, "owner_client_id": f"op-{sid}"}).raise_for_status()
+            d = run_dir / "agent"
+            self.site = SiteRun(sid, self.region, d, free_port(), LinkProxy(svc.port), secret)
+            (d / "site.yaml").write_text(json.dumps(self.agent_config(d, secret), indent=1))
+            if p.command is not None:
+                self.site.command = [part.replace("{config}", str(d / "site.yaml")) for part in p.command]
+            nominal = p.cfg.failsafe.underfrequency_hz + UFR_RECOVERED_HZ
+            feed = MeterFeed(self.site.udp_port, nominal)
+            self.t0 = datetime.now(UTC)
+            try:
+                step("commissioning", 0)
+                ex["commissioning"] = self.mark("agent_started")
+                self.site.start()
+                self.wait(lambda rs: any(r["max"] <= self.safe_level for r in rs), p.thresholds.commissioning_s)
+                step("setpoint steps", 1)
+                ex["steps"] = []
+                prev = self.level(0.0)
+                for share in STEP_LEVELS:
+                    target = self.level(share)
+                    t = self.mark("signal", mw=target)
+                    self.signal_mw(target)
+                    ex["steps"].append({"t": t, "share": share, "target": target, "prev": prev})
+                    self.wait_settled(t, target, self.limit(prev, target))
+                    prev = target
+                ex["steps_end"] = self.now()
+                step("emergency curtailment", 2)
+                t = self.mark("emergency_curtailment")
+                r = httpx.post(f"{svc.url}/api/v1/emergency-curtailments", headers=svc.grid,
+                               json={"region_id": self.region, "reason": "certification"})
+                r.raise_for_status()
+                self.wait_safe(t, p.thresholds.emergency_safe_s + self.res_s)
+                rel = self.mark("release")
+                httpx.post(f"{svc.url}/api/v1/emergency-curtailments/{r.json()['curtailment_id']}/release",
+                           headers=svc.grid).raise_for_status()
+                self.wait_settled(rel, prev, self.up_limit(prev - p.safe_mw))
+                ex["emergency"] = {"t": t, "release": rel, "end": self.now(), "target": prev}
+                step("link loss", 3)
+                t = self.mark("link_down")
+                self.site.proxy.down()
+                time.sleep(p.cfg.failsafe.link_timeout_s + p.thresholds.link_allowance_s + self.res_s + 0.5)
+                self.site.proxy.up = True
+                up = self.mark("link_up")
+                self.wait_settled(up, prev, self.up_limit(prev - p.safe_mw) + p.cfg.service.poll_interval_s)
+                ex["link"] = {"t": t, "up": up, "end": self.now(), "target": prev}
+                step("under-frequency", 4)
+                low = p.cfg.failsafe.underfrequency_hz - UFR_DEPTH_HZ
+                t = self.mark("frequency", hz=low)
+                feed.hz = low
+                self.wait_safe(t, p.thresholds.ufr_allowance_s + self.res_s)
+                back = self.mark("frequency", hz=nominal)
+                feed.hz = nominal
+                self.wait_settled(back, prev, p.cfg.failsafe.trip_hold_s + self.up_limit(prev - p.safe_mw))
+                ex["ufr"] = {"t": t, "back": back, "end": self.now(), "target": prev, "low_hz": low,
+                             "recovered_hz": nominal}
+                step("telemetry", 5)
+            except AgentExited as exc:
+                error = str(exc)
+                self.mark("agent_exited", detail=error)
+            self.site.stop(signal.SIGINT)       # SIGINT: the agent delivers what is queued, then exits
+            time.sleep(0.5)
+            readings = self.readings()
+            stored = self.svc.readings(sid, self.t0 - timedelta(minutes=1))
+            outbox = d / "state" / "outbox.sqlite"
+            sent = sent_ids([self.site], {sid: stored})[sid] if outbox.exists() else None
+            pending = outbox_ids(outbox)[1] if outbox.exists() else []
+            return self.evaluate(readings, ex, sent, pending, error)
+        finally:
+            if feed is not None:
+                feed.close()
+            if self.site is not None:
+                self.site.stop(signal.SIGKILL)
+                self.site.proxy.close()
+            svc.stop()
+
+    def agent_config(self, d: Path, secret: str) -> dict[str, Any]:
+        """The operator's config with service, credentials, state folder and meter feed replaced."""
+        cfg = copy.deepcopy(self.plan.raw)
+        service = dict(cfg.get("service") or {})
+        service.update(url=f"http://127.0.0.1:{self.site.proxy.port}", client_id=f"op-{self.plan.cfg.site_id}",
+                       client_secret=secret)
+        service.pop("client_secret_env", None)
+        cfg["service"] = service
+        cfg["state_dir"] = str(d / "state")
+        cfg["meter"] = {"feed": "udp", "udp_host": "127.0.0.1", "udp_port": self.site.udp_port}
+        gpus = cfg.get("gpus")
+        if isinstance(gpus, dict) and isinstance(gpus.get("simulate"), dict):
+            gpus["simulate"] = {**gpus["simulate"], "state_file": str(d / "gpu-cluster.json")}
+        from offtake.agent.config import parse_config
+
+        parse_config(cfg, "certifier's copy of the site config")
+        return cfg
+
+    def wait_settled(self, t: float, target: float, limit_s: float) -> None:
+        hold = self.hold_s()
+
+        def done(rs: list[dict]) -> bool:
+            s = settle(rs, t, float("inf"), target, *self.band())
+            return s["settle_s"] is not None and s["last_end_s"] - (t + s["settle_s"]) >= hold
+
+        self.wait(done, limit_s + hold + 1.0)
+
+    def wait_safe(self, t: float, limit_s: float) -> None:
+        def done(rs: list[dict]) -> bool:
+            s = first_at_or_below(rs, t, self.safe_level)
+            return s is not None and rs[-1]["end"] - (t + s) >= self.hold_s()
+
+        self.wait(done, limit_s + self.hold_s() + 0.5)
+
+    # -------------------------------------------------------------- evaluation
+    def evaluate(self, rs: list[dict], ex: dict, sent: list[str] | None, pending: list[str],
+                 error: str | None) -> dict:
+        from offtake.sandbox.certify_report import evaluate
+
+        return evaluate(self, rs, ex, sent, pending, error)
+
+
+def settle(rs: list[dict], t0: float, t1: float, target: float, under: float, over: float,
+           prev: float | None = None) -> dict:
+    """Step response of the readings wholly inside [t0, t1): ``settle_s`` = from t0 to the end of
+    the last reading outside [target - under, target + over] (mean MW), or to the start of the
+    first reading when none is outside; None when the window ends outside the band.
+    ``overshoot_mw`` = highest max MW above the higher of ``prev`` and ``target``."""
+    win = [r for r in rs if r["start"] >= t0 - 1e-3 and r["end"] <= t1 + 1e-3]
+    res: dict[str, Any] = {"readings": len(win), "settle_s": None, "overshoot_mw": None,
+                           "last_end_s": win[-1]["end"] if win else None,
+                           "final_mean_mw": win[-1]["mean"] if win else None}
+    if not win:
+        return res
+    outside = [i for i, r in enumerate(win) if not target - under <= r["mean"] <= target + over]
+    if not outside:
+        res["settle_s"] = max(0.0, win[0]["start"] - t0)
+    elif outside[-1] < len(win) - 1:
+        res["settle_s"] = win[outside[-1]]["end"] - t0
+    ref = target if prev is None else max(prev, target)
+    res["overshoot_mw"] = max(0.0, max(r["max"] for r in win) - ref)
+    return res
+
+
+def first_at_or_below(rs: list[dict], t0: float, level_mw: float, t1: float = float("inf")) -> float | None:
+    """From t0 to the end of the first reading inside [t0, t1] whose max is <= level [s]."""
+    for r in rs:
+        if r["start"] >= t0 - 1e-3 and r["end"] <= t1 + 1e-3 and r["max"] <= level_mw:
+            return float(r["end"] - t0)
+    return None
+
+
+def above(rs: list[dict], a: float, b: float, level_mw: float) -> list[dict]:
+    """Readings wholly inside [a, b] whose max exceeds ``level_mw``."""
+    return [r for r in rs if r["start"] >= a - 1e-3 and r["end"] <= b + 1e-3 and r["max"] > level_mw]
+
+
+def percentile(x: list[float], q: float) -> float | None:
+    return float(np.percentile(np.asarray(x), q)) if x else None
+
+
+def config_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def identity(plan: Plan) -> dict[str, Any]:
+    from offtake import __version__
+
+    return {"config_file": str(plan.config_path.resolve()), "config_sha256": config_sha256(plan.config_path),
+            "site_id": plan.cfg.site_id, "kind": plan.site_type,
+            "command": plan.command or [sys.executable, "-m", "offtake.cli", "agent", "--config", "{config}"],
+            "agent": "third-party (--agent-command)" if plan.command else "Offtake's own agent",
+            "hardware": plan.sized_from, "offtake_version": __version__,
+            "date_utc": datetime.now(UTC).isoformat(timespec="seconds")}
