@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-
 from typing import Annotated
 
 from fastapi import APIRouter, Query
