@@ -113,8 +113,10 @@ class MqttPublisher:
         return n
 
     def close(self) -> None:
-        self.client.loop_stop()
+        # disconnect first: it wakes the network thread, which sends what is queued, then
+        # DISCONNECT, and ends; loop_stop() alone waits out the thread's 1 s select timeout
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def add_routes(router: APIRouter, read_t: Any, read_v: Any) -> None:
