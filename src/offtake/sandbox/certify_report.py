@@ -64,7 +64,8 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
     if "emergency" in ex:
         e = ex["emergency"]
         s = first_at_or_below(rs, e["t"], safe, e["release"] + tol)
-        leaks = above(rs, e["t"] + s, e["release"] - tol, safe) if s is not None else []
+        # after the site reached safe draw, or after its limit when it never did
+        leaks = above(rs, e["t"] + (th.emergency_safe_s + res if s is None else s), e["release"] - tol, safe)
         rec = settle(rs, e["release"], e["end"] - tol, e["target"], under, over, p.safe_mw)
         rec_lim = c.up_limit(e["target"] - p.safe_mw)
         put("emergency_curtailment",
@@ -79,7 +80,7 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
         e = ex["link"]
         s = first_at_or_below(rs, e["t"], safe, e["up"] + tol)
         lim = d["link_timeout_s"] + th.link_allowance_s + res
-        leaks = above(rs, e["t"] + s, e["up"] - tol, safe) if s is not None else []
+        leaks = above(rs, e["t"] + (lim if s is None else s), e["up"] - tol, safe)
         rec = settle(rs, e["up"], e["end"] - tol, e["target"], under, over, p.safe_mw)
         rec_lim = c.up_limit(e["target"] - p.safe_mw) + d["poll_interval_s"]
         put("link_loss", _ok_le(s, lim) and not leaks and _ok_le(rec["settle_s"], rec_lim),
@@ -167,12 +168,12 @@ def render_html(cert: dict) -> str:
                         f"<td>{s['settle_limit_s']}</td><td>{s['overshoot_mw']}</td>"
                         f"<td>{'yes' if s['passed'] else 'NO'}</td></tr>" for s in t["figures"]["steps"]) + "</table>"
         rows.append(f"<tr class=\"{'pass' if t['passed'] else 'fail'}\" id=\"test-{t['id']}\"><td>{e(t['name'])}</td>"
-                    f"<td>{'PASS' if t['passed'] else 'FAIL'}</td><td>{kv(t['figures'])}{steps}</td>"
+                    f"<td class=r>{'PASS' if t['passed'] else 'FAIL'}</td><td>{kv(t['figures'])}{steps}</td>"
                     f"<td>{kv(t['limits'])}</td><td>{e(t['detail'])}</td></tr>")
     err = f"<p class=fail>Battery stopped: {e(cert['error'])}</p>" if cert["error"] else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Offtake agent certificate</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}td,th{{border:1px solid #ccc;padding:3px 6px;
-vertical-align:top}}table{{border-collapse:collapse}}.pass td:nth-child(2){{color:#176}}.fail td:nth-child(2),
+vertical-align:top}}table{{border-collapse:collapse}}tr.pass>td.r{{color:#176}}tr.fail>td.r,
 p.fail{{color:#b00;font-weight:bold}}</style></head><body>
 <h1 id="verdict">Agent {e(a['site_id'])}: {cert['verdict']}</h1>
 <p>{sum(t['passed'] for t in cert['tests'])} of {len(cert['tests'])} tests passed
