@@ -85,6 +85,9 @@ class SimulatedFleet(_Strict):
     count: int = Field(gt=0, le=20000)
     time_scale: float = Field(default=1.0, gt=0)
     ip_per_miner: bool = False
+    # each simulated miner stands for this many identical machines (a container): its
+    # power, hashrate and idle draw are multiplied; lets a sandbox site be sized like a real one
+    units_per_miner: int = Field(default=1, ge=1, le=100000)
 
 
 class MinersConfig(_Strict):

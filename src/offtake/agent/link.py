@@ -84,6 +84,15 @@ def parse_setpoint(raw: str | bytes | dict[str, Any], site_id: str) -> Setpoint:
     return sp
 
 
+
+def skew_from_date(server_s: float, local_s: float) -> float:
+    """Service clock minus local clock [s] from an HTTP ``Date`` header (whole seconds, truncated):
+    the service's time lies in [server_s, server_s + 1), so the estimate is its midpoint, and a
+    difference within that resolution is no evidence of skew (0; before this, a same-machine agent
+    shifted its clock by up to 1 s and stamped readings before the setpoints they answered)."""
+    skew = server_s + 0.5 - local_s
+    return 0.0 if abs(skew) <= 1.0 else skew
+
 class ServiceLink:
     """HTTP + WebSocket client for one site; every success updates ``last_ok`` (monotonic)."""
 
@@ -105,9 +114,9 @@ class ServiceLink:
         if date:
             try:
                 server = parsedate_to_datetime(date).timestamp()
-                self.skew_s = server - time.time()
             except (TypeError, ValueError):
-                pass
+                return
+            self.skew_s = skew_from_date(server, time.time())
 
     async def token(self) -> str:
         if self._token and time.monotonic() < self._token_until:

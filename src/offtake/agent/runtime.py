@@ -57,7 +57,8 @@ async def build_site(cfg: SiteConfig) -> Site:
             from offtake.agent.sim.luxos_fleet import build_fleet
 
             fleet = build_fleet(mc.simulate.count, time_scale=mc.simulate.time_scale,
-                                ip_per_miner=mc.simulate.ip_per_miner)
+                                ip_per_miner=mc.simulate.ip_per_miner,
+                                units_per_miner=mc.simulate.units_per_miner)
             await fleet.start()
             addresses += fleet.addresses()
             firmware = "auto" if mc.simulate.ip_per_miner else "luxos"
@@ -80,7 +81,9 @@ async def build_site(cfg: SiteConfig) -> Site:
         if not state.exists():
             init_state(state, {j.name: (j.kind, len(j.gpus)) for j in gc.jobs},
                        max_w=gc.gpu_max_w, min_w=gc.gpu_min_w, idle_w=gc.gpu_idle_w,
-                       time_scale=gc.simulate.time_scale)
+                       time_scale=gc.simulate.time_scale,
+                       training_demand_w=gc.gpu_max_w * 680.0 / 700.0,
+                       inference_demand_w=gc.gpu_max_w * 450.0 / 700.0)
         sim = f"{shlex.quote(sys.executable)} -m offtake.agent.sim.gpu_cluster " \
               f"{shlex.quote(str(state))}"
         cmds = {"power_cap_command": f"{sim} -i {{gpus}} -pl {{watts}}",

@@ -216,14 +216,16 @@ class Service:
             a = b
         return got
 
-    def wait_safe(self, sites: list[SiteRun], timeout_s: float, safe_mw: float) -> None:
-        """Commissioning: wait until every site has reported a reading at or below its safe draw."""
+    def wait_safe(self, sites: list[SiteRun], timeout_s: float, safe_mw: float | dict[str, float]) -> None:
+        """Commissioning: wait until every site has reported a reading at or below its safe draw
+        (one figure for all, or per site id)."""
         since = datetime.now(UTC)
         waiting = {s.site_id for s in sites}
         deadline = time.monotonic() + timeout_s
         while waiting:
             for sid in sorted(waiting):
-                if any(r["max_mw"] <= safe_mw for r in self.readings(sid, since)):
+                lim = safe_mw[sid] if isinstance(safe_mw, dict) else safe_mw
+                if any(r["max_mw"] <= lim for r in self.readings(sid, since)):
                     waiting.discard(sid)
             if waiting and time.monotonic() > deadline:
                 raise RuntimeError(f"sites {sorted(waiting)} did not reach safe draw in {timeout_s} s")

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from offtake.sandbox.run import GRACE_S, SITE_MW, TOL_ABS_MW, TOL_REL
+from offtake.sandbox.programme import Programme, SitePlan, value_model
+from offtake.sandbox.run import GRACE_S, TOL_REL, TOL_SITE_REL, safe_mw
 
-SAFE_MW = 0.0002        # 10 sleeping miners draw 80 W; 200 W allows meter rounding
+SLACK_S = 0.25   # a checked reading may end this long after its hour
 
 
 def _t(s: str) -> pd.Timestamp:
@@ -39,29 +40,45 @@ def _first_after(df: pd.DataFrame, t0: pd.Timestamp, cond: pd.Series) -> float |
     return float((hit["end"].min() - t0).total_seconds())
 
 
-def build(out: Path, opt: Any, regions: list[str], region_of: dict[str, str], hours: list[dict],
+def _mean_mw(g: pd.DataFrame) -> float:
+    covered_h = (g["end"] - g["start"]).dt.total_seconds().sum() / 3600
+    return float(g["energy_mwh"].sum() / covered_h) if covered_h > 0 else 0.0
+
+
+def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hours: list[dict],
           readings: dict[str, list[dict]], sent: dict[str, list[str]], faults: list[dict],
-          invoices: Any, step_s: float, timing: dict) -> dict:
+          invoices: dict, step_s: float, timing: dict) -> dict:
+    regions = prog.regions
+    region_of = {sid: p.region for sid, p in plans.items()}
+    fleet = {r: prog.region_mw(r) for r in regions}
+    floor = {r: sum(safe_mw(p) for p in plans.values() if p.region == r) for r in regions}
     df = _frame(readings, region_of)
     hrs = pd.DataFrame(hours)
     hrs["ws"] = hrs["wall_start"].map(_t)
     hrs["we"] = hrs["wall_end"].map(_t)
     grace = pd.Timedelta(seconds=GRACE_S)
+    slack = pd.Timedelta(seconds=SLACK_S)
     rows, violations, latency = [], [], []
     for _, h in hrs.iterrows():
-        inside = df[(df["region"] == h["region"]) & (df["start"] >= h["ws"] + grace)
-                    & (df["end"] <= h["we"])]
-        per_site = inside.groupby("site").apply(
-            lambda g: pd.Series({"mw": g["energy_mwh"].sum() / max(
-                (g["end"] - g["start"]).dt.total_seconds().sum() / 3600, 1e-12),
-                "allowed": g["allowed_mw"].max()}), include_groups=False) \
-            if not inside.empty else pd.DataFrame(columns=["mw", "allowed"])
-        draw = float(per_site["mw"].sum()) if len(per_site) else 0.0
-        allowed = float(per_site["allowed"].sum()) if len(per_site) else 0.0
-        limit = h["signal_mw"] * (1 + TOL_REL) + TOL_ABS_MW
+        reg = df[df["region"] == h["region"]]
+        # metered draw of the whole hour (for energy) and of the part after the response allowance
+        # (for the households-first check)
+        whole = reg[(reg["start"] >= h["ws"]) & (reg["start"] < h["we"])]
+        # readings after the response allowance that lie in the hour (a reading may run SLACK_S
+        # past its end: telemetry is not aligned to the simulated clock)
+        inside = reg[(reg["start"] >= h["ws"] + grace) & (reg["end"] <= h["we"] + slack)]
+        checked = len(inside) > 0
+        draw_hour = sum(_mean_mw(g) for _, g in whole.groupby("site")) if len(whole) else 0.0
+        draw = sum(_mean_mw(g) for _, g in inside.groupby("site")) if len(inside) else 0.0
+        allowed = float(inside.groupby("site")["allowed_mw"].max().sum()) if len(inside) else 0.0
+        tol_abs = fleet[h["region"]] * TOL_SITE_REL
+        # a stopped site still draws its idle floor (sleeping miners, paused GPUs): firm, not surplus,
+        # listed per site in the report; the check allows it on top of the signal
+        limit = h["signal_mw"] * (1 + TOL_REL) + tol_abs + floor[h["region"]]
         ok = draw <= limit
         if not ok:
-            over = inside[inside["mean_mw"] > inside["allowed_mw"] * (1 + TOL_REL) + TOL_ABS_MW]
+            site_floor = inside["site"].map(lambda x: safe_mw(plans[x]))
+            over = inside[inside["mean_mw"] > inside["allowed_mw"] * (1 + TOL_REL) + tol_abs + site_floor]
             for _, r in over.iterrows():
                 violations.append({"site": r["site"], "region": r["region"], "hour": int(h["hour"]),
                                    "start": r["start"].isoformat(), "mean_mw": r["mean_mw"],
@@ -70,14 +87,17 @@ def build(out: Path, opt: Any, regions: list[str], region_of: dict[str, str], ho
                 violations.append({"site": None, "region": h["region"], "hour": int(h["hour"]),
                                    "start": h["ws"].isoformat(), "mean_mw": draw,
                                    "allowed_mw": allowed, "signal_mw": h["signal_mw"]})
-        for sid in sorted({s for s, r in region_of.items() if r == h["region"]}):
-            site = df[(df["site"] == sid) & (df["start"] >= h["ws"]) & (df["start"] < h["we"])]
-            lat = _first_after(site, h["ws"], site["max_mw"] <= site["allowed_mw"] + TOL_ABS_MW)
+        for sid in sorted(s for s, r in region_of.items() if r == h["region"]):
+            site = whole[whole["site"] == sid]
+            tol = plans[sid].mw * TOL_SITE_REL
+            lat = _first_after(site, h["ws"], site["max_mw"] <= site["allowed_mw"] + tol)
             if lat is not None:
                 latency.append(lat)
         rows.append({"hour": int(h["hour"]), "sim_time": h["sim_time"], "region": h["region"],
                      "signal_mw": h["signal_mw"], "forecast_mw": h["forecast_mw"],
-                     "setpoints_mw": allowed, "metered_mw": draw, "compliant": ok})
+                     "price_pkr_per_kwh": h["price_pkr_per_kwh"], "fleet_mw": fleet[h["region"]],
+                     "setpoints_mw": allowed, "metered_mw": draw_hour, "checked_mw": draw,
+                     "plan_mw": h["plan_mw"], "checked": checked, "compliant": ok})
     table = pd.DataFrame(rows)
     table.to_csv(out / "sandbox_hours.csv", index=False, float_format="%.6g")
 
@@ -85,12 +105,15 @@ def build(out: Path, opt: Any, regions: list[str], region_of: dict[str, str], ho
     for f in faults:
         at = _t(f["at"])
         rel = _t(f.get("released", f["at"]))
-        sites = [f["site"]] if "site" in f else [s for s, r in region_of.items() if r == f["region"]]
-        sub = df[df["site"].isin(sites)]
+        hit = [f["site"]] if "site" in f else [s for s, r in region_of.items() if r == f["region"]]
+        sub = df[df["site"].isin(hit)]
+        safe = sub["site"].map(lambda s: safe_mw(plans[s]) * 1.5 + 1e-4)
         if f["kind"] != "agent_restart":
-            f["reached_safe_s"] = _first_after(sub, at, sub["max_mw"] <= SAFE_MW)
-        back = sub["mean_mw"] >= np.minimum(sub["allowed_mw"], SITE_MW) * 0.5
-        f["recovery_s"] = _first_after(sub, rel, back | (sub["allowed_mw"] <= TOL_ABS_MW))
+            f["reached_safe_s"] = _first_after(sub, at, sub["max_mw"] <= safe)
+        contracted = sub["site"].map(lambda s: plans[s].mw)
+        tol = contracted * TOL_SITE_REL
+        back = sub["mean_mw"] >= np.minimum(sub["allowed_mw"], contracted) * 0.5
+        f["recovery_s"] = _first_after(sub, rel, back | (sub["allowed_mw"] <= tol))
         f["recovered"] = f["recovery_s"] is not None and (
             f["kind"] == "agent_restart" or f["reached_safe_s"] is not None)
 
@@ -103,28 +126,62 @@ def build(out: Path, opt: Any, regions: list[str], region_of: dict[str, str], ho
     exactly_once = all(v["duplicates"] == 0 and v["missing"] == 0 and v["unknown"] == 0
                        for v in once.values())
     lat = np.array(latency) if latency else np.array([np.nan])
-    by_region = {r: {"mwh_delivered_simulated": float(table[table.region == r]["metered_mw"].sum()),
-                     "mwh_signal_simulated": float(table[table.region == r]["signal_mw"].sum()),
-                     "hours_curtailed": int((table[table.region == r]["signal_mw"]
-                                             < SITE_MW * sum(1 for s in region_of.values()
-                                                             if s == r) * 0.999).sum())}
-                 for r in regions}
+
+    # energy and money: metered (service), the value model at metered energy, the plan
+    metered = table.pivot(index="hour", columns="region", values="metered_mw")       # MW over 1 h = MWh
+    planned = table.pivot(index="hour", columns="region", values="plan_mw")
+    at_metered = value_model(prog, metered.reset_index(drop=True))
+    at_plan = value_model(prog, planned.reset_index(drop=True))
+    inv = pd.DataFrame(invoices.get("invoices", []))
+    by_region = {}
+    for r in regions:
+        t = table[table.region == r]
+        ri = inv[inv["site_id"].map(region_of.get) == r] if len(inv) else inv
+        by_region[r] = {
+            "fleet_mw": fleet[r], "sites": sorted(s for s, x in region_of.items() if x == r),
+            "mwh_delivered": float(t["metered_mw"].sum()), "mwh_signal": float(t["signal_mw"].clip(
+                upper=fleet[r]).sum()),
+            "mwh_plan": float(t["plan_mw"].sum()),
+            "hours_curtailed": int((t["signal_mw"] < fleet[r] * 0.999).sum()),
+            "hours_curtailed_plan": int((t["plan_mw"] < fleet[r] * 0.999).sum()),
+            "invoiced_mwh": float(ri["energy_mwh"].sum()) if len(ri) else 0.0,
+            "invoiced_pkr": float(ri["total_pkr"].sum()) if len(ri) else 0.0,
+            "value_model_revenue_pkr": at_metered[r]["revenue_pkr"],
+            "value_model_contribution_pkr": at_metered[r]["contribution_pkr"],
+            "plan_revenue_pkr": at_plan[r]["revenue_pkr"],
+            "plan_contribution_pkr": at_plan[r]["contribution_pkr"]}
+        b = by_region[r]
+        b["invoice_vs_value_model"] = (b["invoiced_pkr"] / b["value_model_revenue_pkr"] - 1
+                                       if b["value_model_revenue_pkr"] else None)
+    n_checked = int(table["checked"].sum())
+    checkable = n_checked >= 0.9 * len(table)
     summary = {
         "scenario": opt.scenario, "hours": int(hrs["hour"].nunique()), "speed": opt.speed,
         "step_wall_s": step_s, "seed": opt.seed, "forecast_error_sd": opt.forecast_error,
-        "regions": regions, "sites": region_of, "site_mw": SITE_MW,
-        "fleet_note": ("documented small default fleet: each site is 10 simulated LuxOS miners "
-                       f"({SITE_MW} MW); the scenario's hostable MW is scaled to the fleet "
-                       "(hour / the region's largest replayed hour x the region's fleet MW); "
-                       "sites are not sized from the plan's sited MW"),
-        "households_first": {"passed": not violations, "tolerance_rel": TOL_REL,
-                             "tolerance_abs_mw": TOL_ABS_MW, "grace_s": GRACE_S,
+        "from": str(prog.hours[0]), "to": str(prog.hours[-1] + pd.Timedelta(hours=1)),
+        "design": {"kind": prog.design.kind.value, "level": prog.design.level, "words": prog.design.words(),
+                   "floor_pkr_per_kwh": prog.design.floor_pkr_per_kwh},
+        "sites_from": prog.source, "sites_note": prog.note,
+        "regions": regions,
+        "sites": [{"site_id": p.site_id, "region": p.region, "load_type": p.load_type, "mw": p.mw,
+                   "simulated_units": p.units, "machines_per_unit": p.unit_multiplier,
+                   "safe_mw": safe_mw(p)} for p in plans.values()],
+        "households_first": {"passed": not violations and checkable, "checkable": checkable,
+                             "why_not_checkable": None if checkable else (
+                                 f"only {n_checked} of {len(table)} region-hours had a reading starting after the "
+                                 f"{GRACE_S} s response allowance: one simulated hour lasts {step_s:g} s at "
+                                 f"speed {opt.speed:g}; use --speed {int(3600 / (GRACE_S * 2 + 1))} or less"),
+                             "region_hours_with_readings_checked": n_checked, "tolerance_rel": TOL_REL,
+                             "tolerance_fleet_rel": TOL_SITE_REL, "grace_s": GRACE_S,
+                             "idle_floor_mw": floor,
                              "region_hours_checked": len(table), "violations": violations},
         "by_region": by_region,
-        "mwh_metered_wall": float(df["energy_mwh"].sum()),
+        "plan_figures": prog.figures,
+        "units": {"mw": "MW (site and region draw; simulated hours)", "mwh": "MWh over simulated hours",
+                  "pkr": "Pakistani rupees", "price": "Rs/kWh"},
         "latency_s": {"n": len(latency), "p50": float(np.nanpercentile(lat, 50)),
                       "p90": float(np.nanpercentile(lat, 90)), "max": float(np.nanmax(lat))},
-        "faults": faults, "all_faults_recovered": all(f["recovered"] for f in faults),
+        "faults": faults, "all_faults_recovered": bool(faults) and all(f["recovered"] for f in faults),
         "telemetry": once, "exactly_once": exactly_once,
         "invoices": invoices, "timing": timing,
     }
@@ -141,21 +198,32 @@ def _plot(table: pd.DataFrame, regions: list[str]) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(regions), 1, figsize=(8, 2.6 * len(regions)), squeeze=False)
+    fig, axes = plt.subplots(len(regions), 1, figsize=(9, 2.9 * len(regions)), squeeze=False)
     for ax, r in zip(axes[:, 0], regions, strict=True):
         t = table[table.region == r]
-        ax.step(t["hour"], t["signal_mw"] * 1000, where="post", label="surplus signal")
-        ax.step(t["hour"], t["setpoints_mw"] * 1000, where="post", label="sum of setpoints")
-        ax.plot(t["hour"] + 0.5, t["metered_mw"] * 1000, "o", ms=3, label="metered draw")
-        ax.set_title(f"{r}: surplus signal, setpoints, metered draw")
+        ax.step(t["hour"], t["signal_mw"], where="post", label="surplus signal")
+        ax.step(t["hour"], t["setpoints_mw"], where="post", label="sum of setpoints")
+        ax.plot(t["hour"] + 0.5, t["metered_mw"], "o", ms=3, label="metered draw")
+        ax.step(t["hour"], t["plan_mw"], where="post", ls=":", label="plan's draw (same sites)")
+        ax.axhline(float(t["fleet_mw"].iloc[0]), color="grey", lw=0.6, label="contracted MW")
+        top = max(float(t["fleet_mw"].iloc[0]) * 1.6, 1.0)
+        ax.set_ylim(0, top)
+        ax.set_title(f"{r}: surplus signal (capped view), setpoints, metered draw [MW]")
         ax.set_xlabel("simulated hour")
-        ax.set_ylabel("kW")
-        ax.legend(fontsize=7)
+        ax.set_ylabel("MW")
+        ax2 = ax.twinx()
+        ax2.step(t["hour"], t["price_pkr_per_kwh"], where="post", color="tab:red", lw=0.8, alpha=0.6)
+        ax2.set_ylabel("price Rs/kWh", color="tab:red")
+        ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _money(v: float | None) -> str:
+    return "n/a" if v is None else f"{v / 1e6:,.2f}"
 
 
 def _html(s: dict, table: pd.DataFrame, png: bytes) -> str:
@@ -165,21 +233,51 @@ def _html(s: dict, table: pd.DataFrame, png: bytes) -> str:
                      f"<td>{e(str(f.get('reached_safe_s')))}</td><td>{e(str(f.get('recovery_s')))}</td>"
                      f"<td>{'yes' if f['recovered'] else 'NO'}</td></tr>" for f in s["faults"])
     viol = "".join(f"<tr><td>{e(str(v['site']))}</td><td>{e(v['region'])}</td><td>{v['hour']}</td>"
-                   f"<td>{e(v['start'])}</td><td>{v['mean_mw']:.6f}</td><td>{v['signal_mw']:.6f}</td></tr>"
+                   f"<td>{e(v['start'])}</td><td>{v['mean_mw']:.3f}</td><td>{v['signal_mw']:.3f}</td></tr>"
                    for v in hf["violations"]) or "<tr><td colspan=6>none</td></tr>"
     tel = "".join(f"<tr><td>{e(k)}</td><td>{v['sent']}</td><td>{v['stored']}</td>"
                   f"<td>{v['duplicates']}</td><td>{v['missing']}</td></tr>" for k, v in s["telemetry"].items())
+    sites = "".join(f"<tr><td>{e(x['site_id'])}</td><td>{e(x['region'])}</td><td>{e(x['load_type'])}</td>"
+                    f"<td>{x['mw']:,.1f}</td><td>{x['simulated_units']} x {x['machines_per_unit']:,}</td>"
+                    f"<td>{x['safe_mw']:.3f}</td></tr>" for x in s["sites"])
+    money = "".join(
+        f"<tr><td>{e(r)}</td><td>{b['fleet_mw']:,.1f}</td><td>{b['mwh_delivered']:,.0f}</td><td>{b['mwh_signal']:,.0f}</td>"
+        f"<td>{b['mwh_plan']:,.0f}</td><td>{b['hours_curtailed']}</td><td>{b['hours_curtailed_plan']}</td>"
+        f"<td>{b['invoiced_mwh']:,.0f}</td><td>{_money(b['invoiced_pkr'])}</td>"
+        f"<td>{_money(b['value_model_revenue_pkr'])}</td><td>{_money(b['value_model_contribution_pkr'])}</td>"
+        f"<td>{_money(b['plan_revenue_pkr'])}</td><td>{_money(b['plan_contribution_pkr'])}</td></tr>"
+        for r, b in s["by_region"].items())
+    inv = s["invoices"]
+    refused = "".join(f"<li>{e(x['period'])}: {x['status']} {e(json.dumps(x['answer']))}</li>" for x in inv["refused"])
+    d = s["design"]
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Offtake sandbox report</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{border:1px solid #ccc;padding:2px 6px}}
-table{{border-collapse:collapse}}</style></head><body>
+<style>body{{font-family:sans-serif;max-width:68em;margin:2em auto}}td,th{{border:1px solid #ccc;padding:2px 6px}}
+table{{border-collapse:collapse}}.note{{background:#fff4d6;padding:.5em}}</style></head><body>
 <h1>Offtake sandbox report</h1>
-<p>Scenario {e(s['scenario'])}, {s['hours']} simulated hours at speed {s['speed']:g}
-({s['step_wall_s']:g} s per hour), regions {e(', '.join(s['regions']))}. {e(s['fleet_note'])}.</p>
-<h2 id="households">Households first: {'PASSED' if hf['passed'] else 'FAILED'}</h2>
-<p>{hf['region_hours_checked']} region-hours; tolerance {hf['tolerance_rel']:.0%} + {hf['tolerance_abs_mw']} MW,
+<p>Scenario {e(s['scenario'])}, {s['hours']} simulated hours from {e(s['from'])} at speed {s['speed']:g}
+({s['step_wall_s']:g} s per hour); regions {e(', '.join(s['regions']))}; design: {e(d['words'])}.</p>
+<p class="note">Sites from the <b>{e(s['sites_from'])}</b>: {e(s['sites_note'])}</p>
+<table><tr><th>site</th><th>region</th><th>type</th><th>contracted MW</th><th>simulated units x machines</th>
+<th>safe draw MW</th></tr>{sites}</table>
+<h2 id="households">Households first: {'PASSED' if hf['passed'] else ('FAILED' if hf['checkable'] else 'NOT CHECKED')}</h2>
+<p>{e(hf['why_not_checkable'] or '')}</p>
+<p>{hf['region_hours_checked']} region-hours; metered flexible draw must stay at or below the surplus signal
++ {hf['tolerance_rel']:.0%} + {hf['tolerance_fleet_rel']:.1%} of the region's contracted MW + the sites' idle
+floor (what a stopped site still draws: sleeping miners, paused GPUs; firm load, not surplus:
+{e(', '.join(f'{r} {v:.2f} MW' for r, v in hf['idle_floor_mw'].items()))}),
 {hf['grace_s']} s response allowed after each new signal.</p>
 <table><tr><th>site</th><th>region</th><th>hour</th><th>start</th><th>mean MW</th><th>signal MW</th></tr>{viol}</table>
-<h2>Signal, setpoints, metered draw</h2><img alt="per region" src="data:image/png;base64,{base64.b64encode(png).decode()}">
+<h2>Signal, setpoints, metered draw, the plan, the price</h2>
+<img alt="per region" src="data:image/png;base64,{base64.b64encode(png).decode()}">
+<h2>Delivered against the plan and the value model</h2>
+<p>MWh over simulated hours; money in million Rs. "Value model" = the same hourly prices and marginal costs
+applied to the metered energy (revenue = E x price; contribution = E x (price - network charge - marginal cost));
+"plan" = the plan's own dispatch of these sites (capacity fixed, run only when the load's value covers the price).
+Invoices are the service's, on its simulated billing clock.</p>
+<table><tr><th>region</th><th>MW</th><th>delivered MWh</th><th>signal MWh (capped)</th><th>plan MWh</th>
+<th>hours curtailed</th><th>plan hours curtailed</th><th>invoiced MWh</th><th>invoiced</th><th>value model revenue</th>
+<th>value model contribution</th><th>plan revenue</th><th>plan contribution</th></tr>{money}</table>
+<p>Invoiced months: {e(', '.join(inv['months']))}; {len(inv['invoices'])} invoices.</p><ul>{refused}</ul>
 <h2>Injected faults</h2><table><tr><th>fault</th><th>where</th><th>safe draw after [s]</th>
 <th>recovery after release [s]</th><th>recovered</th></tr>{faults}</table>
 <h2>Latency</h2><p>signal post to first compliant reading (upper bound, 0.5 s telemetry):

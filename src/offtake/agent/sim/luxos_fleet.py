@@ -310,8 +310,9 @@ class SimFleet:
 
 def build_fleet(n: int, *, time_scale: float = 1.0, ip_per_miner: bool = False,
                 subnet: int = 77, models: tuple[str, ...] | None = None,
-                mining: bool = True) -> SimFleet:
-    """A fleet of ``n`` miners cycling through ``models``.
+                mining: bool = True, units_per_miner: int = 1) -> SimFleet:
+    """A fleet of ``n`` miners cycling through ``models``; each stands for ``units_per_miner``
+    identical machines (a container: power, hashrate and idle draw multiplied).
 
     ``ip_per_miner`` puts miner i on 127.<subnet>.<i // 250>.<i % 250 + 1>:4028 (Linux
     routes all of 127/8 to loopback); otherwise each gets a free port on 127.0.0.1
@@ -324,7 +325,7 @@ def build_fleet(n: int, *, time_scale: float = 1.0, ip_per_miner: bool = False,
         watts, ths = MODELS[model]
         host = f"127.{subnet}.{i // 250}.{i % 250 + 1}" if ip_per_miner else "127.0.0.1"
         miners.append(SimMiner(
-            host=host, port=4028 if ip_per_miner else 0, model=model, nameplate_w=watts,
-            nameplate_ths=ths, stop_s=5.0 * time_scale, boot_s=60.0 * time_scale,
+            host=host, port=4028 if ip_per_miner else 0, model=model, nameplate_w=watts * units_per_miner,
+            nameplate_ths=ths * units_per_miner, idle_w=8.0 * units_per_miner, stop_s=5.0 * time_scale, boot_s=60.0 * time_scale,
             ramp_up_s=120.0 * time_scale, profile_s=10.0 * time_scale, mining=mining))
     return SimFleet(miners)
