@@ -87,10 +87,10 @@ def load_thresholds(path: Path | None) -> tuple[Thresholds, str]:
 class Plan:
     """Everything validated before anything starts (bad input -> exit 2, nothing written)."""
 
-    config_path: Path
+    config_path: Path             # the operator's site config, or the VEN's declaration
     raw: dict[str, Any]
-    cfg: Any                      # offtake.agent.config.SiteConfig
-    command: list[str] | None     # None: Offtake's own agent
+    cfg: Any                      # offtake.agent.config.SiteConfig (None for a VEN)
+    command: list[str] | None     # None: Offtake's own agent (agent mode) or a VEN started by hand
     thresholds: Thresholds
     thresholds_source: str
     contracted_mw: float
@@ -98,14 +98,70 @@ class Plan:
     safe_mw: float
     idle_floor_mw: float
     site_type: str
+    site_id: str
+    declared: dict[str, Any]
+    mode: str = "agent"           # "agent" (Offtake's native site API) or "ven" (OpenADR 3.1.0)
+    wait_s: float = 600.0         # VEN mode: how long to wait for its first report
 
-    @property
-    def declared(self) -> dict[str, float]:
-        c = self.cfg
-        return {"link_timeout_s": c.failsafe.link_timeout_s, "underfrequency_hz": c.failsafe.underfrequency_hz,
-                "trip_delay_s": 0.0, "trip_hold_s": c.failsafe.trip_hold_s,
-                "telemetry_interval_s": c.telemetry.interval_s, "ramp_up_mw_per_min": c.control.ramp_up_mw_per_min,
-                "poll_interval_s": c.service.poll_interval_s, "safe_draw_mw": self.safe_mw}
+
+class VenDeclaration(BaseModel):
+    """What an OpenADR VEN's operator declares (a VEN has no Offtake site config)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    site_type: str = Field(default="bitcoin_mining", pattern=r"^(bitcoin_mining|ai_training|ai_inference)$")
+    contracted_mw: float = Field(gt=0, le=10_000)
+    safe_draw_mw: float = Field(default=0.0, ge=0)
+    idle_floor_mw: float = Field(default=0.0, ge=0)
+    link_timeout_s: float = Field(gt=0)
+    report_interval_s: float = Field(gt=0)
+    ramp_up_mw_per_min: float = Field(default=1e6, gt=0)
+    poll_interval_s: float = Field(default=0.0, ge=0)
+
+
+def prepare_ven(declaration: Path, agent_command: str | None, thresholds: Path | None,
+                wait_s: float = 600.0) -> Plan:
+    """Validate a VEN's declaration, the command that starts it (optional) and the thresholds."""
+    from offtake.scenario.yamlsafe import load_yaml
+
+    if not Path(declaration).is_file():
+        raise InputError(f"--ven {declaration}: no such file")
+    raw = load_yaml(declaration, label=str(declaration))
+    if not isinstance(raw, dict):
+        raise InputError(f"{declaration}: expected a mapping (site_id, contracted_mw, link_timeout_s, ...)")
+    try:
+        v = VenDeclaration.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(f"{declaration}: invalid VEN declaration", [
+            Problem(file=str(declaration), rule=f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}",
+                    value=None if isinstance(e.get("input"), dict) else str(e.get("input"))[:80])
+            for e in exc.errors()]) from None
+    if v.safe_draw_mw >= v.contracted_mw:
+        raise InputError(f"{declaration}: safe_draw_mw ({v.safe_draw_mw:g}) is not below contracted_mw")
+    if not 0 < wait_s <= 86_400:
+        raise InputError(f"--wait-s must be in (0, 86400] (got {wait_s:g})")
+    th, th_src = load_thresholds(thresholds)
+    cmd = _command(agent_command, ("{url}",))
+    declared = {"link_timeout_s": v.link_timeout_s, "telemetry_interval_s": v.report_interval_s,
+                "ramp_up_mw_per_min": v.ramp_up_mw_per_min, "poll_interval_s": v.poll_interval_s,
+                "safe_draw_mw": v.safe_draw_mw}
+    return Plan(Path(declaration), raw, None, cmd, th, th_src, v.contracted_mw, "declared (contracted_mw)",
+                v.safe_draw_mw, v.idle_floor_mw, v.site_type, v.site_id, declared, "ven", wait_s)
+
+
+def _command(text: str | None, needs: tuple[str, ...]) -> list[str] | None:
+    if text is None:
+        return None
+    try:
+        cmd = shlex.split(text)
+    except ValueError as exc:
+        raise InputError(f"--agent-command: cannot parse {text!r}: {exc}") from None
+    for n in needs:
+        if not cmd or not any(n in part for part in cmd):
+            raise InputError(f"--agent-command must contain {n} (the certifier fills it in), e.g. "
+                             f"\"my-agent --config {n}\"; got {text!r}")
+    return cmd
 
 
 def prepare(config: Path, agent_command: str | None, thresholds: Path | None,
@@ -117,15 +173,7 @@ def prepare(config: Path, agent_command: str | None, thresholds: Path | None,
     cfg = load_config(config)
     raw = load_yaml(config, label=str(config))
     th, th_src = load_thresholds(thresholds)
-    cmd = None
-    if agent_command is not None:
-        try:
-            cmd = shlex.split(agent_command)
-        except ValueError as exc:
-            raise InputError(f"--agent-command: cannot parse {agent_command!r}: {exc}") from None
-        if not cmd or not any("{config}" in part for part in cmd):
-            raise InputError("--agent-command must contain {config} (where the certifier's copy of the "
-                             f"site config goes), e.g. \"my-agent --config {{config}}\"; got {agent_command!r}")
+    cmd = _command(agent_command, ("{config}",))
     kind = str(raw.get("kind"))
     if cfg.kind == "mining":
         mc = cfg.miners
@@ -160,8 +208,12 @@ def prepare(config: Path, agent_command: str | None, thresholds: Path | None,
     if safe >= fleet_mw:
         raise InputError(f"{config}: the safe draw ({safe:g} MW) is not below the site's contracted "
                          f"{fleet_mw:g} MW, so there is nothing to curtail")
+    declared = {"link_timeout_s": cfg.failsafe.link_timeout_s, "underfrequency_hz": cfg.failsafe.underfrequency_hz,
+                "trip_delay_s": 0.0, "trip_hold_s": cfg.failsafe.trip_hold_s,
+                "telemetry_interval_s": cfg.telemetry.interval_s, "ramp_up_mw_per_min": cfg.control.ramp_up_mw_per_min,
+                "poll_interval_s": cfg.service.poll_interval_s, "safe_draw_mw": float(safe)}
     return Plan(Path(config), raw, cfg, cmd, th, th_src, float(fleet_mw), sized, float(safe), float(idle),
-                site_type)
+                site_type, cfg.site_id, declared)
 
 
 class MeterFeed:
@@ -231,7 +283,7 @@ class Certifier:
         """Measurement resolution: the first reading wholly after an instant ends within two
         declared telemetry intervals of it, and the agent stamps readings with its own clock
         (``clock_tolerance_s``)."""
-        return 2 * self.plan.cfg.telemetry.interval_s + self.tol_s
+        return 2 * self.plan.declared["telemetry_interval_s"] + self.tol_s
 
     @property
     def tol_s(self) -> float:
@@ -247,7 +299,7 @@ class Certifier:
         return p.safe_mw + share * (p.contracted_mw - p.safe_mw)
 
     def up_limit(self, delta_mw: float) -> float:
-        ramp = self.plan.cfg.control.ramp_up_mw_per_min / 60.0
+        ramp = self.plan.declared["ramp_up_mw_per_min"] / 60.0
         return max(0.0, delta_mw) / ramp + self.plan.thresholds.step_up_allowance_s + self.res_s
 
     def limit(self, prev: float, target: float) -> float:
@@ -258,10 +310,12 @@ class Certifier:
         return th.under_tolerance_rel * c, th.over_tolerance_rel * c + th.over_tolerance_mw
 
     def hold_s(self) -> float:
-        return self.plan.thresholds.hold_readings * self.plan.cfg.telemetry.interval_s + self.tol_s
+        return self.plan.thresholds.hold_readings * self.plan.declared["telemetry_interval_s"] + self.tol_s
 
     # ----------------------------------------------------------------- battery
-    def run(self, progress: Any = None) -> dict:
+    def run(self, progress: Any = None, announce: Any = None) -> dict:
+        """The battery; ``progress(name, i)`` per test; ``announce(info)`` (VEN mode) gets the
+        VTN URL and credentials to give the VEN."""
         p = self.plan
         run_dir = self.out / "run"
         if run_dir.exists():
@@ -269,14 +323,14 @@ class Certifier:
         (run_dir / "agent").mkdir(parents=True)
         self.svc = svc = Service(run_dir)
         self.site = None
-        feed = None
-        step = (lambda name, i: progress(name, i)) if progress is not None else (lambda name, i: None)
+        self.feed: MeterFeed | None = None
+        self.progress = progress or (lambda name, i: None)
         ex: dict[str, Any] = {}
         error = None
         try:
             svc.start()
             self.region = min(svc.regions())
-            sid = p.cfg.site_id
+            sid = p.site_id
             secret = svc.client(f"op-{sid}", "site_operator")
             httpx.post(f"{svc.url}/api/v1/sites", headers=svc.grid, json={
                 "site_id": sid, "name": f"certification of {sid}", "site_type": p.site_type,
@@ -285,58 +339,12 @@ class Certifier:
                 "tariff_pkr_per_kwh": 0.0, "owner_client_id": f"op-{sid}"}).raise_for_status()
             d = run_dir / "agent"
             self.site = SiteRun(sid, self.region, d, free_port(), LinkProxy(svc.port), secret)
-            (d / "site.yaml").write_text(json.dumps(self.agent_config(d, secret), indent=1))
-            if p.command is not None:
-                self.site.command = [part.replace("{config}", str(d / "site.yaml")) for part in p.command]
-            nominal = p.cfg.failsafe.underfrequency_hz + UFR_RECOVERED_HZ
-            feed = MeterFeed(self.site.udp_port, nominal)
-            self.t0 = datetime.now(UTC)
             try:
-                step("commissioning", 0)
-                ex["commissioning"] = self.mark("agent_started")
-                self.site.start()
-                self.wait(lambda rs: any(r["max"] <= self.safe_level for r in rs), p.thresholds.commissioning_s)
-                step("setpoint steps", 1)
-                ex["steps"] = []
-                prev = self.level(0.0)
-                for share in STEP_LEVELS:
-                    target = self.level(share)
-                    t = self.mark("signal", mw=target)
-                    self.signal_mw(target)
-                    ex["steps"].append({"t": t, "share": share, "target": target, "prev": prev})
-                    self.wait_settled(t, target, self.limit(prev, target))
-                    prev = target
-                ex["steps_end"] = self.now()
-                step("emergency curtailment", 2)
-                t = self.mark("emergency_curtailment")
-                r = httpx.post(f"{svc.url}/api/v1/emergency-curtailments", headers=svc.grid,
-                               json={"region_id": self.region, "reason": "certification"})
-                r.raise_for_status()
-                self.wait_safe(t, p.thresholds.emergency_safe_s + self.res_s)
-                rel = self.mark("release")
-                httpx.post(f"{svc.url}/api/v1/emergency-curtailments/{r.json()['curtailment_id']}/release",
-                           headers=svc.grid).raise_for_status()
-                self.wait_settled(rel, prev, self.up_limit(prev - p.safe_mw))
-                ex["emergency"] = {"t": t, "release": rel, "end": self.now(), "target": prev}
-                step("link loss", 3)
-                t = self.mark("link_down")
-                self.site.proxy.down()
-                time.sleep(p.cfg.failsafe.link_timeout_s + p.thresholds.link_allowance_s + self.res_s + 0.5)
-                self.site.proxy.up = True
-                up = self.mark("link_up")
-                self.wait_settled(up, prev, self.up_limit(prev - p.safe_mw) + p.cfg.service.poll_interval_s)
-                ex["link"] = {"t": t, "up": up, "end": self.now(), "target": prev}
-                step("under-frequency", 4)
-                low = p.cfg.failsafe.underfrequency_hz - UFR_DEPTH_HZ
-                t = self.mark("frequency", hz=low)
-                feed.hz = low
-                self.wait_safe(t, p.thresholds.ufr_allowance_s + self.res_s)
-                back = self.mark("frequency", hz=nominal)
-                feed.hz = nominal
-                self.wait_settled(back, prev, p.cfg.failsafe.trip_hold_s + self.up_limit(prev - p.safe_mw))
-                ex["ufr"] = {"t": t, "back": back, "end": self.now(), "target": prev, "low_hz": low,
-                             "recovered_hz": nominal}
-                step("telemetry", 5)
+                if p.mode == "ven":
+                    self.attach_ven(d, secret, announce, ex)
+                else:
+                    self.attach_agent(d, secret, ex)
+                self.battery(ex)
             except AgentExited as exc:
                 error = str(exc)
                 self.mark("agent_exited", detail=error)
@@ -349,18 +357,109 @@ class Certifier:
             pending = outbox_ids(outbox)[1] if outbox.exists() else []
             return self.evaluate(readings, ex, sent, pending, error)
         finally:
-            if feed is not None:
-                feed.close()
+            if self.feed is not None:
+                self.feed.close()
             if self.site is not None:
                 self.site.stop(signal.SIGKILL)
                 self.site.proxy.close()
             svc.stop()
 
+    def attach_agent(self, d: Path, secret: str, ex: dict) -> None:
+        """Native agent: write its config copy, start the meter feed and the agent."""
+        p = self.plan
+        (d / "site.yaml").write_text(json.dumps(self.agent_config(d, secret), indent=1))
+        if p.command is not None:
+            self.site.command = [part.replace("{config}", str(d / "site.yaml")) for part in p.command]
+        self.nominal_hz = p.declared["underfrequency_hz"] + UFR_RECOVERED_HZ
+        self.feed = MeterFeed(self.site.udp_port, self.nominal_hz)
+        self.t0 = datetime.now(UTC)
+        self.progress("commissioning", 0)
+        ex["commissioning"] = self.mark("agent_started")
+        self.site.start()
+
+    def attach_ven(self, d: Path, secret: str, announce: Any, ex: dict) -> None:
+        """OpenADR VEN: publish the VTN URL and credentials, start the VEN if a command was
+        given, and wait for its first USAGE report (commissioning starts there)."""
+        p = self.plan
+        info = {"vtn_url": f"http://127.0.0.1:{self.site.proxy.port}/openadr3/3.1.0",
+                "client_id": f"op-{p.site_id}", "client_secret": secret, "site_id": p.site_id,
+                "scopes": "read_targets read_ven_objects write_reports write_vens",
+                "event_id": f"setpoint-{p.site_id}"}
+        (d / "ven.json").write_text(json.dumps(info, indent=1))
+        if announce is not None:
+            announce(info)
+        self.t0 = datetime.now(UTC)
+        self.progress(f"waiting for the VEN's first report (up to {p.wait_s:g} s)", 0)
+        if p.command is not None:
+            subs = {"{url}": info["vtn_url"], "{client_id}": info["client_id"],
+                    "{client_secret}": secret, "{site_id}": p.site_id}
+            cmd = []
+            for part in p.command:
+                for k, v in subs.items():
+                    part = part.replace(k, v)
+                cmd.append(part)
+            self.site.command = cmd
+            self.mark("ven_started")
+            self.site.start()
+        self.wait(lambda rs: bool(rs), p.wait_s)
+        rs = self.readings()
+        if not rs:
+            raise AgentExited(f"no report from the VEN within {p.wait_s:g} s (it was given {info['vtn_url']})")
+        self.mark("ven_first_report", reading_start_s=round(rs[0]["start"], 3))
+        ex["commissioning"] = rs[0]["start"]
+        self.progress("commissioning", 0)
+
+    def battery(self, ex: dict) -> None:
+        p, svc = self.plan, self.svc
+        self.wait(lambda rs: any(r["max"] <= self.safe_level for r in rs), p.thresholds.commissioning_s)
+        self.progress("setpoint steps", 1)
+        ex["steps"] = []
+        prev = self.level(0.0)
+        for share in STEP_LEVELS:
+            target = self.level(share)
+            t = self.mark("signal", mw=target)
+            self.signal_mw(target)
+            ex["steps"].append({"t": t, "share": share, "target": target, "prev": prev})
+            self.wait_settled(t, target, self.limit(prev, target))
+            prev = target
+        ex["steps_end"] = self.now()
+        self.progress("emergency curtailment", 2)
+        t = self.mark("emergency_curtailment")
+        r = httpx.post(f"{svc.url}/api/v1/emergency-curtailments", headers=svc.grid,
+                       json={"region_id": self.region, "reason": "certification"})
+        r.raise_for_status()
+        self.wait_safe(t, p.thresholds.emergency_safe_s + self.res_s)
+        rel = self.mark("release")
+        httpx.post(f"{svc.url}/api/v1/emergency-curtailments/{r.json()['curtailment_id']}/release",
+                   headers=svc.grid).raise_for_status()
+        self.wait_settled(rel, prev, self.up_limit(prev - p.safe_mw))
+        ex["emergency"] = {"t": t, "release": rel, "end": self.now(), "target": prev}
+        self.progress("link loss", 3)
+        t = self.mark("link_down")
+        self.site.proxy.down()
+        time.sleep(p.declared["link_timeout_s"] + p.thresholds.link_allowance_s + self.res_s + 0.5)
+        self.site.proxy.up = True
+        up = self.mark("link_up")
+        self.wait_settled(up, prev, self.up_limit(prev - p.safe_mw) + p.declared["poll_interval_s"])
+        ex["link"] = {"t": t, "up": up, "end": self.now(), "target": prev}
+        if self.feed is not None:
+            self.progress("under-frequency", 4)
+            low = p.declared["underfrequency_hz"] - UFR_DEPTH_HZ
+            t = self.mark("frequency", hz=low)
+            self.feed.hz = low
+            self.wait_safe(t, p.thresholds.ufr_allowance_s + self.res_s)
+            back = self.mark("frequency", hz=self.nominal_hz)
+            self.feed.hz = self.nominal_hz
+            self.wait_settled(back, prev, p.declared["trip_hold_s"] + self.up_limit(prev - p.safe_mw))
+            ex["ufr"] = {"t": t, "back": back, "end": self.now(), "target": prev, "low_hz": low,
+                         "recovered_hz": self.nominal_hz}
+        self.progress("telemetry", 5)
+
     def agent_config(self, d: Path, secret: str) -> dict[str, Any]:
         """The operator's config with service, credentials, state folder and meter feed replaced."""
         cfg = copy.deepcopy(self.plan.raw)
         service = dict(cfg.get("service") or {})
-        service.update(url=f"http://127.0.0.1:{self.site.proxy.port}", client_id=f"op-{self.plan.cfg.site_id}",
+        service.update(url=f"http://127.0.0.1:{self.site.proxy.port}", client_id=f"op-{self.plan.site_id}",
                        client_secret=secret)
         service.pop("client_secret_env", None)
         cfg["service"] = service
@@ -444,9 +543,13 @@ def config_sha256(path: Path) -> str:
 def identity(plan: Plan) -> dict[str, Any]:
     from offtake import __version__
 
+    if plan.mode == "ven":
+        agent = "OpenADR 3.1.0 VEN, " + ("started by --agent-command" if plan.command else "started by its operator")
+        command = plan.command   # the template: the secret is filled in at run time, never recorded
+    else:
+        agent = "third-party (--agent-command)" if plan.command else "Offtake's own agent"
+        command = plan.command or [sys.executable, "-m", "offtake.cli", "agent", "--config", "{config}"]
     return {"config_file": str(plan.config_path.resolve()), "config_sha256": config_sha256(plan.config_path),
-            "site_id": plan.cfg.site_id, "kind": plan.site_type,
-            "command": plan.command or [sys.executable, "-m", "offtake.cli", "agent", "--config", "{config}"],
-            "agent": "third-party (--agent-command)" if plan.command else "Offtake's own agent",
+            "site_id": plan.site_id, "kind": plan.site_type, "mode": plan.mode, "command": command, "agent": agent,
             "hardware": plan.sized_from, "offtake_version": __version__,
             "date_utc": datetime.now(UTC).isoformat(timespec="seconds")}

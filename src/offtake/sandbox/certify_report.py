@@ -34,8 +34,10 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
     safe, res, tol = c.safe_level, c.res_s, c.tol_s
     tests: dict[str, dict] = {}
 
-    def put(tid: str, passed: bool, figures: dict, limits: dict, detail: str) -> None:
-        tests[tid] = {"id": tid, "name": NAMES[tid], "passed": bool(passed), "figures": figures,
+    def put(tid: str, passed: bool | None, figures: dict, limits: dict, detail: str) -> None:
+        # passed None: not applicable to this kind of agent (VEN mode), said in ``detail``
+        tests[tid] = {"id": tid, "name": NAMES[tid], "passed": None if passed is None else bool(passed),
+                      "figures": figures,
                       "limits": limits, "detail": detail}
 
     if "commissioning" in ex:
@@ -124,7 +126,11 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
     sset = set(stored)
     overlaps = sum(1 for a, b in itertools.pairwise(rs) if b["start"] < a["end"] - 1e-3)
     fig: dict[str, Any] = {"stored": len(stored), "duplicates": len(stored) - len(sset), "overlapping_intervals": overlaps}
-    if sent is None:
+    if sent is None and p.mode == "ven":
+        put("exactly_once", None if fig["duplicates"] == fig["overlapping_intervals"] == 0 else False, fig,
+            {"duplicates": 0, "overlapping_intervals": 0}, "not applicable in full: a VEN keeps no record the "
+            "certifier can read of what it sent; duplicate ids and overlapping intervals are still checked")
+    elif sent is None:
         put("exactly_once", False, fig, {"all": 0}, "no outbox at state_dir/outbox.sqlite: what the agent sent "
             "cannot be compared with what was stored")
     else:
@@ -134,14 +140,21 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
                                                        "unknown", "undelivered")) and fig["stored"] > 0,
             fig, {"duplicates": 0, "overlapping_intervals": 0, "missing": 0, "unknown": 0, "undelivered": 0},
             "readings the agent's outbox sent vs readings the service stored")
+    if p.mode == "ven" and error is None:
+        put("under_frequency", None, {}, {}, "not applicable: a VEN takes no meter feed from the certifier, so "
+            "no under-frequency event can be simulated (test it with the site's own relay or meter)")
     for tid in TESTS:
         if tid not in tests:
             put(tid, False, {}, {}, f"not run: {error or 'too few readings'}")
     ordered = [tests[t] for t in TESTS]
-    passed = all(t["passed"] for t in ordered) and error is None
+    passed = all(t["passed"] is not False for t in ordered) and error is None
+    na = [t["id"] for t in ordered if t["passed"] is None]
+    scope = (f"{len(ordered) - len(na)} of {len(ordered)} tests; not applicable: {', '.join(na)}" if na
+             else f"all {len(ordered)} tests")
     return {"certificate_version": 1, "passed": passed, "verdict": "PASSED" if passed else "FAILED",
-            "failed_tests": [t["id"] for t in ordered if not t["passed"]],
-            "agent": identity(p), "site": {"site_id": p.cfg.site_id, "region": c.region,
+            "scope": scope, "failed_tests": [t["id"] for t in ordered if t["passed"] is False],
+            "not_applicable": na,
+            "agent": identity(p), "site": {"site_id": p.site_id, "region": c.region,
                                            "contracted_mw": _r(p.contracted_mw, 6), "sized_from": p.sized_from,
                                            "safe_draw_mw": p.safe_mw, "idle_floor_mw": _r(p.idle_floor_mw, 6)},
             "declared": d, "thresholds": {"source": p.thresholds_source, **p.thresholds.model_dump(),
@@ -167,8 +180,9 @@ def render_html(cert: dict) -> str:
                         f"<tr><td>{s['from_mw']}</td><td>{s['to_mw']}</td><td>{s['settle_s']}</td>"
                         f"<td>{s['settle_limit_s']}</td><td>{s['overshoot_mw']}</td>"
                         f"<td>{'yes' if s['passed'] else 'NO'}</td></tr>" for s in t["figures"]["steps"]) + "</table>"
-        rows.append(f"<tr class=\"{'pass' if t['passed'] else 'fail'}\" id=\"test-{t['id']}\"><td>{e(t['name'])}</td>"
-                    f"<td class=r>{'PASS' if t['passed'] else 'FAIL'}</td><td>{kv(t['figures'])}{steps}</td>"
+        cls, word = {True: ("pass", "PASS"), False: ("fail", "FAIL"), None: ("na", "N/A")}[t["passed"]]
+        rows.append(f"<tr class=\"{cls}\" id=\"test-{t['id']}\"><td>{e(t['name'])}</td>"
+                    f"<td class=r>{word}</td><td>{kv(t['figures'])}{steps}</td>"
                     f"<td>{kv(t['limits'])}</td><td>{e(t['detail'])}</td></tr>")
     err = f"<p class=fail>Battery stopped: {e(cert['error'])}</p>" if cert["error"] else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Offtake agent certificate</title>
@@ -176,7 +190,7 @@ def render_html(cert: dict) -> str:
 vertical-align:top}}table{{border-collapse:collapse}}tr.pass>td.r{{color:#176}}tr.fail>td.r,
 p.fail{{color:#b00;font-weight:bold}}</style></head><body>
 <h1 id="verdict">Agent {e(a['site_id'])}: {cert['verdict']}</h1>
-<p>{sum(t['passed'] for t in cert['tests'])} of {len(cert['tests'])} tests passed
+<p>{sum(t['passed'] is True for t in cert['tests'])} of {len(cert['tests'])} tests passed (scope: {e(cert['scope'])})
 {('; failed: ' + e(', '.join(cert['failed_tests']))) if cert['failed_tests'] else ''}.
 Every figure is measured from the meter readings the Offtake service stored and the agent's outbox.</p>{err}
 <h2>Agent</h2><p>{kv(a)}</p>
