@@ -125,7 +125,7 @@ def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hour
                      "missing": len(set(ids) - set(stored)), "unknown": len(set(stored) - set(ids))}
     exactly_once = all(v["duplicates"] == 0 and v["missing"] == 0 and v["unknown"] == 0
                        for v in once.values())
-    lat = np.array(latency) if latency else np.array([np.nan])
+    lat = np.array(latency)
 
     # energy and money: metered (service), the value model at metered energy, the plan
     metered = table.pivot(index="hour", columns="region", values="metered_mw")       # MW over 1 h = MWh
@@ -179,8 +179,9 @@ def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hour
         "plan_figures": prog.figures,
         "units": {"mw": "MW (site and region draw; simulated hours)", "mwh": "MWh over simulated hours",
                   "pkr": "Pakistani rupees", "price": "Rs/kWh"},
-        "latency_s": {"n": len(latency), "p50": float(np.nanpercentile(lat, 50)),
-                      "p90": float(np.nanpercentile(lat, 90)), "max": float(np.nanmax(lat))},
+        "latency_s": {"n": len(latency), "p50": float(np.percentile(lat, 50)) if latency else None,
+                      "p90": float(np.percentile(lat, 90)) if latency else None,
+                      "max": float(np.max(lat)) if latency else None},
         "faults": faults, "all_faults_recovered": bool(faults) and all(f["recovered"] for f in faults),
         "telemetry": once, "exactly_once": exactly_once,
         "invoices": invoices, "timing": timing,
@@ -220,6 +221,12 @@ def _plot(table: pd.DataFrame, regions: list[str]) -> bytes:
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _lat(d: dict) -> str:
+    if not d["n"]:
+        return "no compliant reading after any signal"
+    return f"p50 {d['p50']:.2f} s, p90 {d['p90']:.2f} s, max {d['max']:.2f} s (n={d['n']})."
 
 
 def _money(v: float | None) -> str:
@@ -281,7 +288,7 @@ Invoices are the service's, on its simulated billing clock.</p>
 <h2>Injected faults</h2><table><tr><th>fault</th><th>where</th><th>safe draw after [s]</th>
 <th>recovery after release [s]</th><th>recovered</th></tr>{faults}</table>
 <h2>Latency</h2><p>signal post to first compliant reading (upper bound, 0.5 s telemetry):
-p50 {s['latency_s']['p50']:.2f} s, p90 {s['latency_s']['p90']:.2f} s, max {s['latency_s']['max']:.2f} s (n={s['latency_s']['n']}).</p>
+{_lat(s['latency_s'])}</p>
 <h2>Telemetry exactly once: {'yes' if s['exactly_once'] else 'NO'}</h2>
 <table><tr><th>site</th><th>sent</th><th>stored</th><th>duplicates</th><th>missing</th></tr>{tel}</table>
 <h2>Hours</h2>{table.to_html(index=False, float_format=lambda x: f'{x:.6g}')}

@@ -43,7 +43,7 @@ class Options:
     miners_per_site: int = 10
     pods_per_site: int = 8
     design: str = "surplus_indexed"
-    level: float = 1.0
+    level: float = 2.0                 # Rs/kWh over marginal cost: covers the 1.5 Rs/kWh network charge
     floor: float | None = None
     seed: int = 20251125
     forecast_error: float = 0.10       # relative sd of the day-ahead forecast
