@@ -87,7 +87,9 @@ def test_sandbox_run_end_to_end(tmp_path, require_component):
 
 
 def test_sandbox_run_bad_options_exit_2(tmp_path):
-    for args in (["--hours", "2"], ["--speed", "0"]):
+    for args in (["--hours", "2"], ["--speed", "0"], ["--design", "revenue_share"], ["--design", "auction"],
+                 ["--level", "-1"], ["--level", "nan"], ["--sites-per-region", "0"], ["--regions", "9"],
+                 ["--from", "2031-01-01"], ["--from", "not-a-date"], ["--scenario", "no-such-scenario"]):
         p = subprocess.run([sys.executable, "-m", "offtake.cli", "sandbox", "run", *args,
                             "--out", str(tmp_path / "x")], check=False,
                            capture_output=True, text=True)

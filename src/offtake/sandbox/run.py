@@ -154,11 +154,11 @@ class Sandbox:
                        json={"signals": signals}).raise_for_status()
 
     def run(self, progress: Any = None) -> dict:
-        self.out.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(self.opt.seed)
         t_prep = time.monotonic()
-        prog = self.programme()
+        prog = self.programme()          # bad input (scenario, --from, design) fails here, nothing written
         prep_s = time.monotonic() - t_prep
+        self.out.mkdir(parents=True, exist_ok=True)
         step_s = 3600.0 / self.opt.speed
         svc = self.svc = Service(self.out, self.opt.database_url, env={"OFFTAKE_SANDBOX_CLOCK": "1", "OFFTAKE_ALLOCATION_TICK_S": str(ALLOCATION_TICK_S),
                                                                 "OFFTAKE_COMPLIANCE_GRACE_S": str(GRACE_S)})
