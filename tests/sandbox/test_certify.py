@@ -17,18 +17,18 @@ import pytest
 from offtake.sandbox.certify import above, first_at_or_below, settle
 
 FAULTY = Path(__file__).with_name("faulty_agent.py")
+MINI_VEN = Path(__file__).with_name("mini_ven.py")
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="simulated fleets use Linux loopback")
 
 
 def site_yaml(tmp_path: Path, **over: dict) -> Path:
-    # the operator's file: its service URL and credentials are placeholders the certifier replaces;
-    # telemetry 1 s because the agent's timestamps snap to whole seconds (docs/certify.md)
+    # the operator's file: its service URL and credentials are placeholders the certifier replaces
     cfg = {"site_id": "cert-mine-01", "kind": "bitcoin_mining",
            "service": {"url": "https://ops.example.invalid", "client_id": "op-x", "client_secret_env": "NOPE",
                        "poll_interval_s": 0.5},
            "failsafe": {"link_timeout_s": 2.0, "underfrequency_hz": 49.7, "trip_hold_s": 1.0},
            "control": {"interval_s": 0.3, "ramp_up_mw_per_min": 60.0, "tolerance_mw": 0.001},
-           "telemetry": {"interval_s": 1.0, "sample_s": 0.1},
+           "telemetry": {"interval_s": 0.5, "sample_s": 0.1},
            "miners": {"simulate": {"count": 10, "time_scale": 0.002}}, **over}
     p = tmp_path / "site.yaml"
     p.write_text(json.dumps(cfg))
@@ -125,6 +125,9 @@ def test_agent_ignoring_setpoints_fails(tmp_path):
     ("thresholds not a mapping", "mapping"),
     ("command without {config}", "{config}"),
     ("real miners, no size", "--contracted-mw"),
+    ("both modes", "exactly one of"),
+    ("VEN declaration incomplete", "link_timeout_s"),
+    ("VEN command without {url}", "{url}"),
 ])
 def test_bad_input_exits_2_without_certificate(tmp_path, case, message):
     cfg = site_yaml(tmp_path)
@@ -147,11 +150,66 @@ def test_bad_input_exits_2_without_certificate(tmp_path, case, message):
         args += ["--agent-command", "my-agent --config site.yaml"]
     elif case == "real miners, no size":
         site_yaml(tmp_path, miners={"addresses": ["10.0.0.5"]})
+    elif case == "both modes":
+        args += ["--ven", str(ven_yaml(tmp_path))]
+    elif case == "VEN declaration incomplete":
+        d = ven_yaml(tmp_path)
+        d.write_text(d.read_text().replace("link_timeout_s: 2.0\n", ""))
+        args = ["--ven", str(d)]
+    elif case == "VEN command without {url}":
+        args = ["--ven", str(ven_yaml(tmp_path)), "--agent-command", "my-ven --secret {client_secret}"]
     out = tmp_path / "cert"
     p = certify(*args, "--out", str(out), timeout=60)
     assert p.returncode == 2, p.stdout + p.stderr
     assert "Traceback" not in p.stderr and message in p.stdout + p.stderr
     assert not out.exists()
+
+
+def ven_yaml(tmp_path: Path) -> Path:
+    p = tmp_path / "ven.yaml"
+    p.write_text("site_id: cert-ven-01\ncontracted_mw: 0.05\nlink_timeout_s: 2.0\nreport_interval_s: 1.0\n"
+                 "poll_interval_s: 0.2\n")
+    return p
+
+
+def ven_command(*extra: str) -> str:
+    return (f"{shlex.quote(sys.executable)} {shlex.quote(str(MINI_VEN))} {{url}} {{client_id}} {{client_secret}} "
+            f"{{site_id}} --contracted-kw 50 " + " ".join(extra))
+
+
+@linux_only
+@pytest.mark.parametrize("faulty", [False, True], ids=["ven", "ven-without-failsafe"])
+def test_openadr_ven_is_certified_on_its_reports(tmp_path, faulty):
+    out = tmp_path / "cert"
+    p = certify("--ven", str(ven_yaml(tmp_path)), "--out", str(out),
+                "--agent-command", ven_command(*(["--no-failsafe"] if faulty else [])))
+    c = json.loads((out / "certificate.json").read_text())
+    t = {x["id"]: x for x in c["tests"]}
+    # a VEN has no meter feed and no outbox the certifier can read: said, not counted as passed
+    assert c["not_applicable"] == ["under_frequency", "exactly_once"] and "5 of 7" in c["scope"]
+    assert t["exactly_once"]["figures"]["duplicates"] == t["exactly_once"]["figures"]["overlapping_intervals"] == 0
+    assert "client_secret" not in json.dumps(c["agent"]["command"]).replace("{client_secret}", "")
+    if not faulty:
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert c["passed"] and c["failed_tests"] == []
+        assert "vtn_url: http://127.0.0.1:" in p.stdout and "/openadr3/3.1.0" in p.stdout
+        steps = t["setpoint_steps"]["figures"]["steps"]
+        assert [s["final_mean_mw"] for s in steps] == pytest.approx([0.05, 0.025, 0.0, 0.05], abs=0.005)
+        assert t["link_loss"]["figures"]["to_safe_draw_s"] >= 2.0 - 1.0
+    else:   # the same VEN keeping its limit when the VTN is gone fails the link-loss test only
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert c["failed_tests"] == ["link_loss"]
+        assert t["link_loss"]["figures"]["to_safe_draw_s"] is None
+
+
+def test_ven_that_never_reports_fails_with_the_reason(tmp_path):
+    out = tmp_path / "cert"
+    p = certify("--ven", str(ven_yaml(tmp_path)), "--out", str(out), "--wait-s", "2", timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "client_secret:" in p.stdout                       # what to give the VEN was printed
+    c = json.loads((out / "certificate.json").read_text())
+    assert not c["passed"] and "no report from the VEN within 2 s" in c["error"]
+    assert json.loads((out / "run" / "agent" / "ven.json").read_text())["site_id"] == "cert-ven-01"
 
 
 def _r(start: float, end: float, mean: float, peak: float | None = None) -> dict:
