@@ -1,4 +1,9 @@
-"""Role x route authorisation matrix over every core route, plus token attacks."""
+"""Role x route authorisation matrix over every core route, plus token attacks.
+
+This module's service runs with the sandbox clock enabled (``OFFTAKE_SANDBOX_CLOCK=1``) so
+the ``/admin/sim-clock`` routes are in the matrix; without the setting they answer 404
+(:func:`test_sim_clock_routes_404_without_the_setting`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,11 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.routing import APIRoute
+from svc_support import SECRET, TestClient
 
+from offtake.service.app import create_app
 from offtake.service.security import Role
+from offtake.service.settings import Settings
 
 ROLES = ["admin", "grid", "regulator", "owner", "other_op", "anonymous"]
 WRITE = {"admin", "grid"}
@@ -39,6 +47,23 @@ def _curtailment(c, h) -> int:  # type: ignore[no-untyped-def]
     r = c.post("/api/v1/emergency-curtailments", headers=h["grid"],
                json={"region_id": "SINDH", "reason": "matrix"})
     return int(r.json()["curtailment_id"])
+
+
+# far in the future: no reading is billed on it and "now" stays the wall clock, so the clock
+# changes nothing for the other routes
+_FAR = "2100-01-01T00:00:00+00:00"
+CLOCK = {"wall_origin": _FAR, "sim_origin": _FAR, "speed": 60}
+
+
+def _clock_set(c, h) -> None:  # type: ignore[no-untyped-def]
+    r = c.put("/api/v1/admin/sim-clock", headers=h["admin"], json=CLOCK)
+    assert r.status_code == 200, r.text
+
+
+def _price(region: str = "KP", price: float = 12.5) -> dict[str, Any]:
+    return {"prices": [{"region_id": region, "interval_start": NOW.isoformat(),
+                        "interval_end": (NOW + timedelta(hours=1)).isoformat(),
+                        "price_pkr_per_kwh": price, "kind": "forecast"}]}
 
 
 Req = Callable[..., tuple[str, str, dict[str, Any]]]
@@ -108,15 +133,36 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Req]] = {
     ("GET", "/api/v1/invoices"): (ANY, lambda c, h, r: ("GET", "/api/v1/invoices", {})),
     ("GET", "/api/v1/invoices/{invoice_id}"): (READ_ALL | {"owner"}, lambda c, h, r: (
         "GET", f"/api/v1/invoices/{h['invoice_id']}", {})),
+    ("POST", "/api/v1/prices"): (WRITE, lambda c, h, r: (
+        "POST", "/api/v1/prices", {"json": _price()})),
+    ("GET", "/api/v1/prices"): (ANY, lambda c, h, r: ("GET", "/api/v1/prices", {})),
+    ("PUT", "/api/v1/admin/sim-clock"): ({"admin"}, lambda c, h, r: (
+        "PUT", "/api/v1/admin/sim-clock", {"json": CLOCK})),
+    # a clock is set before each try, so an allowed GET finds one (200) and DELETE has one
+    ("GET", "/api/v1/admin/sim-clock"): (READ_ALL, lambda c, h, r: (
+        _clock_set(c, h), ("GET", "/api/v1/admin/sim-clock", {}))[1]),
+    ("DELETE", "/api/v1/admin/sim-clock"): ({"admin"}, lambda c, h, r: (
+        _clock_set(c, h), ("DELETE", "/api/v1/admin/sim-clock", {}))[1]),
 }
+CLOCK_ROUTES = [k for k in MATRIX if k[1] == "/api/v1/admin/sim-clock"]
+
+
+@pytest.fixture(scope="module")
+def app(backend: str):  # type: ignore[no-untyped-def]
+    """The service with the sandbox clock enabled (same database as the other modules)."""
+    application = create_app(Settings(database_url=backend, secret_key=SECRET,
+                                      allocation_tick_s=0, sandbox_clock=True,
+                                      pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}"))
+    yield application
+    application.state.offtake.engine.dispose()
 
 
 def _core_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """Every HTTP route of the core routers (OpenADR/dashboard routes test themselves)."""
-    from offtake.service.routes import admin, auth, billing, operations, sites
+    from offtake.service.routes import admin, auth, billing, operations, prices, sites
 
     out = {("GET", "/healthz")}
-    for module in (admin, auth, billing, operations, sites):
+    for module in (admin, auth, billing, operations, prices, sites):
         for route in module.router.routes:
             if isinstance(route, APIRoute):
                 out |= {(m, route.path) for m in route.methods if m != "HEAD"}
@@ -150,7 +196,8 @@ def setup(client, world, actors, make_site):  # type: ignore[no-untyped-def]
         s.commit()
     heads = {"admin": world["admin"], "grid": world["grid"], "regulator": world["regulator"],
              "owner": world["op_a"], "other_op": world["op_b"], "anonymous": {}}
-    return heads, {"grid": world["grid"], "secret": "op-a-secret", "invoice_id": invoice_id}
+    return heads, {"grid": world["grid"], "admin": world["admin"], "secret": "op-a-secret",
+                   "invoice_id": invoice_id}
 
 
 def app_sessions(actors):  # type: ignore[no-untyped-def]
@@ -196,6 +243,74 @@ def test_site_operator_sees_only_own(client, setup) -> None:  # type: ignore[no-
                        json=mixed).status_code == 403
     readings = client.get("/api/v1/sites/s-b/meter-readings", headers=heads["other_op"]).json()
     assert readings == []
+
+
+def test_site_operator_cannot_post_prices_or_touch_the_clock(client, setup) -> None:  # type: ignore[no-untyped-def]
+    heads, ctx = setup
+    # not even for the region of its own site (s-a is in KP): refused, nothing stored
+    for who in ("owner", "other_op"):
+        r = client.post("/api/v1/prices", headers=heads[who], json=_price("KP", 0.01))
+        assert r.status_code == 403, r.text
+    assert client.get("/api/v1/prices", headers=heads["grid"]).json() == []
+    _clock_set(client, ctx)
+    before = client.get("/api/v1/admin/sim-clock", headers=heads["admin"]).json()
+    mine = {"wall_origin": NOW.isoformat(), "sim_origin": "2025-01-01T00:00:00+00:00",
+            "speed": 3600}
+    for who in ("owner", "other_op"):
+        assert client.put("/api/v1/admin/sim-clock", headers=heads[who],
+                          json=mine).status_code == 403
+        assert client.delete("/api/v1/admin/sim-clock", headers=heads[who]).status_code == 403
+        assert client.get("/api/v1/admin/sim-clock", headers=heads[who]).status_code == 403
+    after = client.get("/api/v1/admin/sim-clock", headers=heads["admin"]).json()
+    assert {k: after[k] for k in CLOCK} == {k: before[k] for k in CLOCK}
+    assert after["set_at"] == before["set_at"] and after["set_by"] == "admin-1"
+
+
+def test_prices_and_clock_carry_no_operator_data(client, setup) -> None:  # type: ignore[no-untyped-def]
+    """Prices are region data every client may read (docs/service.md); what each role gets
+    back from the price and clock routes names no site and no site operator."""
+    heads, ctx = setup
+    for region in ("KP", "SINDH"):
+        r = client.post("/api/v1/prices", headers=heads["grid"], json=_price(region))
+        assert r.status_code == 201, r.text
+    _clock_set(client, ctx)
+    fields = {"price_id", "region_id", "interval_start", "interval_end", "price_pkr_per_kwh",
+              "kind", "posted_by", "posted_at"}
+    private = ("s-a", "s-b", "op-a", "op-b")
+    for role in sorted(ANY):
+        r = client.get("/api/v1/prices", headers=heads[role])
+        assert r.status_code == 200, r.text
+        rows = r.json()
+        assert sorted(p["region_id"] for p in rows) == ["KP", "SINDH"], role
+        assert all(set(p) == fields and p["posted_by"] == "grid-1" for p in rows), rows
+        assert not any(word in r.text for word in private), (role, r.text)
+        r = client.get("/api/v1/admin/sim-clock", headers=heads[role])
+        if role in READ_ALL:
+            assert r.status_code == 200 and not any(word in r.text for word in private), r.text
+        else:
+            assert r.status_code == 403, (role, r.text)
+
+
+def test_sim_clock_routes_404_without_the_setting(client, setup, backend) -> None:  # type: ignore[no-untyped-def]
+    """A service started without OFFTAKE_SANDBOX_CLOCK: the roles allowed get 404 with the
+    reason, the others the same 401/403 as with the setting (roles are checked first)."""
+    heads, ctx = setup
+    plain = create_app(Settings(database_url=backend, secret_key=SECRET, allocation_tick_s=0,
+                                migrate_on_start=False,
+                                pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}"))
+    try:
+        with TestClient(plain) as c:
+            for route in CLOCK_ROUTES:
+                allowed, _build = MATRIX[route]
+                for role in ROLES:
+                    kwargs = {"json": CLOCK} if route[0] == "PUT" else {}
+                    r = c.request(route[0], route[1], headers=heads[role], **kwargs)
+                    want = 404 if role in allowed else 401 if role == "anonymous" else 403
+                    assert r.status_code == want, (role, route, r.status_code, r.text)
+                    if want == 404:
+                        assert "OFFTAKE_SANDBOX_CLOCK=1" in r.json()["detail"], r.text
+    finally:
+        plain.state.offtake.engine.dispose()
 
 
 def _claims(**over: Any) -> dict[str, Any]:
