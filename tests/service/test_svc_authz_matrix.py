@@ -294,7 +294,7 @@ def test_prices_and_clock_carry_no_operator_data(client, setup) -> None:  # type
 def test_sim_clock_routes_404_without_the_setting(client, setup, backend) -> None:  # type: ignore[no-untyped-def]
     """A service started without OFFTAKE_SANDBOX_CLOCK: the roles allowed get 404 with the
     reason, the others the same 401/403 as with the setting (roles are checked first)."""
-    heads, ctx = setup
+    heads, _ = setup
     plain = create_app(Settings(database_url=backend, secret_key=SECRET, allocation_tick_s=0,
                                 migrate_on_start=False,
                                 pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}"))
