@@ -26,8 +26,11 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def run1(tiny, tmp_path_factory) -> Path:
+    """One `offtake run` for the module's checks; it also exports the plan to PyPSA
+    (``../net.nc``, read by test_run_exports_pypsa) instead of a second identical run."""
     out = tmp_path_factory.mktemp("run") / "one"
-    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out), *RUN])
+    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out), *RUN,
+                              "--export-pypsa", str(out.parent / "net.nc")])
     assert res.exit_code == 0, res.output
     return out
 
@@ -142,10 +145,9 @@ def test_run_writes_plans_tables_workbook_and_rounded_csvs(run1) -> None:
             assert len(digits) <= 6, f"{name}: {cell} has more than 6 significant figures"
 
 
-def test_run_exports_pypsa(tiny, tmp_path) -> None:
-    nc = tmp_path / "net.nc"
-    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(tmp_path / "o"), *RUN, "--export-pypsa", str(nc)])
-    assert res.exit_code == 0, res.output
+def test_run_exports_pypsa(run1, tiny, tmp_path) -> None:
+    nc = run1.parent / "net.nc"  # written by the run1 fixture's --export-pypsa
+    assert yaml.safe_load((run1 / "run.yaml").read_text())["export_pypsa"] == str(nc)
     import pypsa
 
     n = pypsa.Network(str(nc))
