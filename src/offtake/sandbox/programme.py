@@ -31,6 +31,7 @@ class SitePlan:
     mw: float                # contracted MW (as in the plan / offer)
     units: int               # simulated devices (miners or GPU pods)
     unit_multiplier: int     # real machines per simulated miner (mining); GPUs per pod (AI)
+    flex: str = ""           # the scenario's flexible-load name (flex_loads.csv); "" = load_type
 
     @property
     def kind(self) -> str:
@@ -58,12 +59,18 @@ class Programme:
         return sum(s.mw for s in self.sites if s.region == region)
 
 
+def _load_type(flex: pd.DataFrame, name: str) -> str:
+    lt = flex.loc[name].get("load_type")
+    return str(lt) if isinstance(lt, str) and lt else str(name)
+
+
 def _type_split(flex: pd.DataFrame, region: str) -> dict[str, float]:
-    """Share of each simulated type in a region: its max_mw_per_region among the types allowed there."""
+    """Share of each simulated flexible load in a region: its max_mw_per_region among those allowed there."""
     caps = {}
     for name, row in flex.iterrows():
-        lt = str(row.get("load_type", name))
-        allowed = str(row.get("regions") or "").split()
+        lt = _load_type(flex, str(name))
+        regs = row.get("regions")
+        allowed = regs.split() if isinstance(regs, str) else []
         if lt in SIMULATED_TYPES and (not allowed or region in allowed):
             caps[str(name)] = float(row["max_mw_per_region"])
     total = sum(caps.values())
@@ -103,7 +110,7 @@ def build_programme(scenario: Any, design: Any, *, start: str | None, hours: int
     _, point = plan_under_design(scenario, design, opts)
     flex = scenario.flex_loads
     planned = {(r, t): mw for r, by in point.mw_by_region.items() for t, mw in by.items()
-               if mw > 0.5 and str(flex.loc[t].get("load_type", t)) in SIMULATED_TYPES}
+               if mw > 0.5 and _load_type(flex, t) in SIMULATED_TYPES}
     cap = float(scenario.config.programme_cap_mw or 2000.0)
     if sum(planned.values()) >= 0.5:
         source = "plan"
@@ -128,19 +135,23 @@ def build_programme(scenario: Any, design: Any, *, start: str | None, hours: int
     chosen = [r for r in host.columns if r in chosen]          # scenario order
     sites: list[SitePlan] = []
     for r in chosen:
-        for t in SIMULATED_TYPES:
-            total = mw.get((r, t), 0.0)
+        n_mine = n_ai = 0
+        for f in sorted(str(x) for x in flex.index if _load_type(flex, str(x)) in SIMULATED_TYPES):
+            t = _load_type(flex, f)
+            total = mw.get((r, f), 0.0)
             if total < 0.5:
                 continue
             n = sites_per_region if t == "bitcoin_mining" else 1
-            for k in range(n):
+            for _ in range(n):
                 site_mw = total / n
                 if t == "bitcoin_mining":
+                    n_mine += 1
                     mult = max(1, round(site_mw * 1e6 / (miners_per_site * MINER_W)))
-                    sites.append(SitePlan(f"{r.lower()}-mine-{k + 1:02d}", r, t, site_mw, miners_per_site, mult))
+                    sites.append(SitePlan(f"{r.lower()}-mine-{n_mine:02d}", r, t, site_mw, miners_per_site, mult, f))
                 else:
+                    n_ai += 1
                     per_pod = max(1, round(site_mw * 1e6 / (pods_per_site * GPU_W)))
-                    sites.append(SitePlan(f"{r.lower()}-ai-{k + 1:02d}", r, t, site_mw, pods_per_site, per_pod))
+                    sites.append(SitePlan(f"{r.lower()}-ai-{n_ai:02d}", r, t, site_mw, pods_per_site, per_pod, f))
     if not sites:
         raise InputError("no flexible MW to simulate in the chosen regions")
 
@@ -153,15 +164,16 @@ def build_programme(scenario: Any, design: Any, *, start: str | None, hours: int
     # the plan's view of the same sites: capacity fixed at the sandbox's MW, dispatch by value
     bounds = {(r, str(t)): (0.0, 0.0) for r in host_all.columns for t in flex.index}
     for s in sites:
-        lo = bounds[(s.region, s.load_type)][0] + s.mw
-        bounds[(s.region, s.load_type)] = (lo, lo)
+        lo = bounds[(s.region, s.flex)][0] + s.mw
+        bounds[(s.region, s.flex)] = (lo, lo)
     popt = PlanOptions(resolution_h=resolution_h, min_site=False, baseline=False, check=False,
                        capacity_bounds_mw=bounds, valuation=opts.valuation, allow_unserved=True)
     res = plan(scenario, popt)
     hrs = pd.DatetimeIndex(hostable.index)
     lam = res.price_usd_per_mwh[chosen].reindex(hrs, method="ffill")
     cons = res.consumption_mw.reindex(hrs, method="ffill")
-    plan_mw = pd.DataFrame({r: sum(cons[(r, t)] for t in SIMULATED_TYPES if (r, t) in cons.columns)
+    simulated = {s.flex for s in sites}
+    plan_mw = pd.DataFrame({r: sum(cons[(r, f)] for f in simulated if (r, f) in cons.columns)
                             for r in chosen}, index=hrs)
     fx = float(scenario.config.usd_exchange_rate)
     marginal = lam * fx / 1000.0
