@@ -116,6 +116,11 @@ class Certifier:
         p = self.plan
         return p.safe_mw + p.idle_floor_mw + p.thresholds.safe_band_rel * p.contracted_mw
 
+    def reachable(self, target_mw: float) -> float:
+        """What the site can settle at for a setpoint: never below its safe draw + idle floor
+        (paused GPUs, sleeping miners still draw)."""
+        return max(target_mw, self.plan.safe_mw + self.plan.idle_floor_mw)
+
     def level(self, share: float) -> float:
         p = self.plan
         return p.safe_mw + share * (p.contracted_mw - p.safe_mw)
@@ -299,7 +304,7 @@ class Certifier:
         hold = self.hold_s()
 
         def done(rs: list[dict]) -> bool:
-            s = settle(rs, t, float("inf"), target, *self.band())
+            s = settle(rs, t, float("inf"), self.reachable(target), *self.band())
             return s["settle_s"] is not None and s["last_end_s"] - (t + s["settle_s"]) >= hold
 
         self.wait(done, limit_s + hold + 1.0)

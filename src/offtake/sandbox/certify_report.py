@@ -50,11 +50,12 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
         rows, ok = [], True
         ends = [s["t"] for s in ex["steps"][1:]] + [ex["steps_end"]]
         for s, t1 in zip(ex["steps"], ends, strict=True):
-            m = settle(rs, s["t"], t1 - tol, s["target"], under, over, s["prev"])
+            m = settle(rs, s["t"], t1 - tol, c.reachable(s["target"]), under, over, s["prev"])
             lim = c.limit(s["prev"], s["target"])
             good = _ok_le(m["settle_s"], lim) and _ok_le(m["overshoot_mw"], over)
             ok &= good
             rows.append({"from_mw": _r(s["prev"], 6), "to_mw": _r(s["target"], 6), "share": s["share"],
+                         "reachable_mw": _r(c.reachable(s["target"]), 6),
                          "settle_s": _r(m["settle_s"]), "settle_limit_s": _r(lim),
                          "overshoot_mw": _r(m["overshoot_mw"], 6), "final_mean_mw": _r(m["final_mean_mw"], 6),
                          "readings": m["readings"], "passed": good})
@@ -68,7 +69,7 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
         s = first_at_or_below(rs, e["t"], safe, e["release"] + tol)
         # after the site reached safe draw, or after its limit when it never did
         leaks = above(rs, e["t"] + (th.emergency_safe_s + res if s is None else s), e["release"] - tol, safe)
-        rec = settle(rs, e["release"], e["end"] - tol, e["target"], under, over, p.safe_mw)
+        rec = settle(rs, e["release"], e["end"] - tol, c.reachable(e["target"]), under, over, p.safe_mw)
         rec_lim = c.up_limit(e["target"] - p.safe_mw)
         put("emergency_curtailment",
             _ok_le(s, th.emergency_safe_s + res) and not leaks
@@ -83,7 +84,7 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
         s = first_at_or_below(rs, e["t"], safe, e["up"] + tol)
         lim = d["link_timeout_s"] + th.link_allowance_s + res
         leaks = above(rs, e["t"] + (lim if s is None else s), e["up"] - tol, safe)
-        rec = settle(rs, e["up"], e["end"] - tol, e["target"], under, over, p.safe_mw)
+        rec = settle(rs, e["up"], e["end"] - tol, c.reachable(e["target"]), under, over, p.safe_mw)
         rec_lim = c.up_limit(e["target"] - p.safe_mw) + d["poll_interval_s"]
         put("link_loss", _ok_le(s, lim) and not leaks and _ok_le(rec["settle_s"], rec_lim),
             {"to_safe_draw_s": _r(s), "link_down_s": _r(e["up"] - e["t"]),
@@ -98,7 +99,7 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
         hold_end = e["back"] + d["trip_hold_s"]
         early = [r for r in rs if s is not None and r["start"] >= e["t"] + s - 1e-3
                  and r["end"] <= hold_end - tol and r["max"] > safe]
-        back = settle(rs, e["back"], e["end"] - tol, e["target"], under, over, p.safe_mw)
+        back = settle(rs, e["back"], e["end"] - tol, c.reachable(e["target"]), under, over, p.safe_mw)
         back_lim = d["trip_hold_s"] + c.up_limit(e["target"] - p.safe_mw)
         put("under_frequency", _ok_le(s, lim) and not early and _ok_le(back["settle_s"], back_lim),
             {"trip_s": _r(s), "low_hz": e["low_hz"], "low_for_s": _r(e["back"] - e["t"]),
