@@ -124,6 +124,7 @@ def test_agent_ignoring_setpoints_fails(tmp_path):
     ("negative threshold", "step_down_s"),
     ("thresholds not a mapping", "mapping"),
     ("command without {config}", "{config}"),
+    ("command not found", "not an executable"),
     ("real miners, no size", "--contracted-mw"),
     ("both modes", "exactly one of"),
     ("VEN declaration incomplete", "link_timeout_s"),
@@ -148,6 +149,8 @@ def test_bad_input_exits_2_without_certificate(tmp_path, case, message):
         args += ["--thresholds", str(th)]
     elif case == "command without {config}":
         args += ["--agent-command", "my-agent --config site.yaml"]
+    elif case == "command not found":
+        args += ["--agent-command", "/nonexistent/agent --config {config}"]
     elif case == "real miners, no size":
         site_yaml(tmp_path, miners={"addresses": ["10.0.0.5"]})
     elif case == "both modes":

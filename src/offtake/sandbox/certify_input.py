@@ -5,6 +5,7 @@ command that starts the agent, and the site's size."""
 from __future__ import annotations
 
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,10 +134,14 @@ def _command(text: str | None, needs: tuple[str, ...]) -> list[str] | None:
         cmd = shlex.split(text)
     except ValueError as exc:
         raise InputError(f"--agent-command: cannot parse {text!r}: {exc}") from None
+    if not cmd:
+        raise InputError("--agent-command is empty")
     for n in needs:
-        if not cmd or not any(n in part for part in cmd):
+        if not any(n in part for part in cmd):
             raise InputError(f"--agent-command must contain {n} (the certifier fills it in), e.g. "
                              f"\"my-agent --config {n}\"; got {text!r}")
+    if shutil.which(cmd[0]) is None:
+        raise InputError(f"--agent-command: {cmd[0]!r} is not an executable on PATH or a path to one")
     return cmd
 
 
