@@ -189,7 +189,9 @@ def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hour
     (out / "sandbox.json").write_text(json.dumps(summary, indent=1, default=str))
     png = _plot(table, regions)
     (out / "sandbox.png").write_bytes(png)
-    (out / "sandbox.html").write_text(_html(summary, table, png))
+    lat_png = _latency_plot(latency, faults)
+    (out / "sandbox_latency.png").write_bytes(lat_png)
+    (out / "sandbox.html").write_text(_html(summary, table, png, lat_png))
     return summary
 
 
@@ -223,6 +225,33 @@ def _plot(table: pd.DataFrame, regions: list[str]) -> bytes:
     return buf.getvalue()
 
 
+def _latency_plot(latency: list[float], faults: list[dict]) -> bytes:
+    """Histogram of setpoint-to-draw latency per site-hour, with each fault's time to safe draw."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    if latency:
+        ax.hist(latency, bins=30, color="tab:blue", alpha=0.8, label=f"site-hours (n={len(latency)})")
+    for f in faults:
+        if f.get("reached_safe_s") is not None:
+            ax.axvline(f["reached_safe_s"], color="tab:red", ls="--", lw=1)
+            ax.text(f["reached_safe_s"], ax.get_ylim()[1] * 0.9, f["kind"].replace("_", " "), rotation=90,
+                    fontsize=7, va="top", ha="right", color="tab:red")
+    ax.set_xlabel("seconds from the hour's start (or the fault) to the first compliant reading")
+    ax.set_ylabel("site-hours")
+    ax.set_title("Setpoint-to-draw latency; dashed: time to safe draw after each fault")
+    if latency:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def _lat(d: dict) -> str:
     if not d["n"]:
         return "no compliant reading after any signal"
@@ -233,7 +262,7 @@ def _money(v: float | None) -> str:
     return "n/a" if v is None else f"{v / 1e6:,.2f}"
 
 
-def _html(s: dict, table: pd.DataFrame, png: bytes) -> str:
+def _html(s: dict, table: pd.DataFrame, png: bytes, lat_png: bytes) -> str:
     e = html.escape
     hf = s["households_first"]
     faults = "".join(f"<tr><td>{e(f['kind'])}</td><td>{e(str(f.get('site') or f.get('region')))}</td>"
@@ -289,6 +318,7 @@ Invoices are the service's, on its simulated billing clock.</p>
 <th>recovery after release [s]</th><th>recovered</th></tr>{faults}</table>
 <h2>Latency</h2><p>signal post to first compliant reading (upper bound, 0.5 s telemetry):
 {_lat(s['latency_s'])}</p>
+<img alt="latency" src="data:image/png;base64,{base64.b64encode(lat_png).decode()}">
 <h2>Telemetry exactly once: {'yes' if s['exactly_once'] else 'NO'}</h2>
 <table><tr><th>site</th><th>sent</th><th>stored</th><th>duplicates</th><th>missing</th></tr>{tel}</table>
 <h2>Hours</h2>{table.to_html(index=False, float_format=lambda x: f'{x:.6g}')}

@@ -129,21 +129,19 @@ class Sandbox:
         httpx.post(f"{svc.url}/api/v1/sites", headers=svc.grid, json=body).raise_for_status()
         return secret
 
-    def post_hour(self, svc: Service, prog: Programme, actual: pd.DataFrame, forecast: pd.DataFrame, k: int,
-                  start: datetime, step_s: float) -> None:
-        """Hour ``k`` (wall ``start``): its actual surplus signal and marginal price (the service adds
-        each site's adder), and hour ``k + 1`` as a forecast."""
-        n = len(actual)
+    def post(self, svc: Service, prog: Programme, frame: pd.DataFrame, kind: str, hours: range,
+             wall_origin: datetime, step_s: float) -> None:
+        """Signals (``frame``, MW) and the plan's marginal prices (the service adds each site's adder)
+        of simulated ``hours`` as ``kind``, on their wall-clock intervals."""
         prices, signals = [], []
-        for j, kind in ((k, "actual"), (k + 1, "forecast")):
-            if j >= n:
+        for j in hours:
+            if not 0 <= j < len(frame):
                 continue
-            a = start + timedelta(seconds=step_s * (j - k))
+            a = wall_origin + timedelta(seconds=step_s * j)
             b = a + timedelta(seconds=step_s)
-            src = actual if kind == "actual" else forecast
             for r in prog.regions:
                 signals.append({"region_id": r, "interval_start": a.isoformat(), "interval_end": b.isoformat(),
-                                "available_mw": round(max(float(src.iloc[j][r]), 0.0), 6), "kind": kind})
+                                "available_mw": round(max(float(frame.iloc[j][r]), 0.0), 6), "kind": kind})
                 prices.append({"region_id": r, "interval_start": a.isoformat(), "interval_end": b.isoformat(),
                                "price_pkr_per_kwh": round(max(float(prog.marginal_pkr_per_kwh.iloc[j][r]), 0.0), 4),
                                "kind": kind})
@@ -194,7 +192,8 @@ class Sandbox:
                 "wall_origin": wall_origin.isoformat(), "sim_origin": prog.hours[0].isoformat(),
                 "speed": self.opt.speed})
             clock.raise_for_status()
-            self.post_hour(svc, prog, actual, forecast, 0, wall_origin, step_s)
+            self.post(svc, prog, forecast, "forecast", range(24), wall_origin, step_s)   # day-ahead
+            self.post(svc, prog, actual, "actual", range(1), wall_origin, step_s)
             wall0, cpu0 = time.monotonic(), time.process_time()
             for h in range(n):
                 t0 = wall_origin + timedelta(seconds=h * step_s)
@@ -202,9 +201,13 @@ class Sandbox:
                 if left > 0:
                     time.sleep(left)
                 end = t0 + timedelta(seconds=step_s)
-                # one hour ahead: the next hour's actual signal and price, the one after as a
-                # forecast; the service's allocation tick issues them when their interval starts
-                self.post_hour(svc, prog, actual, forecast, h + 1, end, step_s)
+                # at each simulated noon, the next day's day-ahead forecast (signals and prices);
+                # each hour, the next hour's actual; the service's allocation tick issues
+                # setpoints when an interval starts
+                if prog.hours[h].tz_convert("Asia/Karachi").hour == 12:
+                    nxt = h + 12
+                    self.post(svc, prog, forecast, "forecast", range(nxt, nxt + 24), wall_origin, step_s)
+                self.post(svc, prog, actual, "actual", range(h + 1, h + 2), wall_origin, step_s)
                 for region in prog.regions:
                     hours.append({"hour": h, "sim_time": prog.hours[h].isoformat(), "region": region,
                                   "wall_start": t0.isoformat(), "wall_end": end.isoformat(),
