@@ -144,6 +144,8 @@ class Certifier:
         """The battery; ``progress(name, i)`` per test; ``announce(info)`` (VEN mode) gets the
         VTN URL and credentials to give the VEN."""
         p = self.plan
+        for name in ("certificate.json", "certificate.html"):   # a crash must not leave an old one looking current
+            (self.out / name).unlink(missing_ok=True)
         run_dir = self.out / "run"
         if run_dir.exists():
             shutil.rmtree(run_dir)
