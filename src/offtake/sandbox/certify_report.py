@@ -160,7 +160,8 @@ def evaluate(c: Any, rs: list[dict], ex: dict, sent: list[str] | None, pending: 
                                            "safe_draw_mw": p.safe_mw, "idle_floor_mw": _r(p.idle_floor_mw, 6)},
             "declared": d, "thresholds": {"source": p.thresholds_source, **p.thresholds.model_dump(),
                                           "measurement_resolution_s": res},
-            "tests": ordered, "error": error, "readings_stored": len(rs), "timeline": c.log,
+            "tests": ordered, "error": error, "readings_stored": len(rs),
+            "battery_started_utc": c.t0.isoformat(timespec="seconds"), "timeline": c.log,
             "run_folder": str(c.out / "run")}
 
 
