@@ -116,7 +116,8 @@ class Broker:
                     conn.execute(f'LISTEN "{self.channel}"')
                     self.ready.set()
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.2):
+                        # wakes every 50 ms to see stop(): an app's shutdown waits at most that
+                        for note in conn.notifies(timeout=0.05):
                             self.hub.publish_threadsafe(json.loads(note.payload))
             except Exception:
                 log.exception("setpoint listener lost its PostgreSQL connection; retrying")
