@@ -11,16 +11,19 @@ means those tests ran.
   of these components into a failure under ``CI=true``, so a new ``pytest.skip`` cannot
   quietly bring the old hole back.
 
-Under pytest-xdist (``scripts/test.sh`` runs the suite on one worker per core), the tests
-marked ``heavy`` (and every test in ``tests/sandbox/``, the programme end to end) never
-overlap: each holds one lock file shared by the session's workers while it runs
-(:func:`_heavy_one_at_a_time`).  They start real services and agents and assert on
-wall-clock behaviour (fail-safe within seconds, events at their start), or load every core
-(Dask clusters, an argon2 flood); so each shares the machine with at most one ordinary test.
-Each worker also collects them first (:func:`pytest_collection_modifyitems`), so that
-``--dist worksteal`` hands them all to the first worker and the lock seldom makes a worker
-wait.  (xdist's own ``--dist loadgroup`` would do it, but with pytest 9.2 it silently stops
-grouping: pytest-dev/pytest-xdist#1386.)  Serial runs (``-n 0``) are unaffected.
+Under pytest-xdist (``scripts/test.sh`` runs the suite on one worker per core), a test that
+checks wall-clock behaviour (marked ``timing``, and every test in ``tests/sandbox/``, the
+programme end to end: a site at its safe draw within seconds, an event applied at its
+start, a certificate's settle times) never runs beside one that loads several cores
+(marked ``heavy``: Dask clusters, the argon2 flood, multi-process servers under kill -9).
+Each uses at most about one core, so on a machine with a core per worker it keeps its
+core.  :func:`_timing_apart_from_heavy` does it with a reader-writer lock shared by the
+session's workers (timing tests share it, a heavy test holds it alone; a waiting heavy
+test goes next).  Each worker collects heavy tests first and timing tests last
+(:func:`pytest_collection_modifyitems`): ``--dist worksteal`` gives the first worker the
+heavy ones while the other runs ordinary tests, and the timing ones, at the end of the
+last worker's share, are shared out when a worker runs dry, so the lock seldom waits.
+Serial runs (``-n 0``) are unaffected.
 """
 
 from __future__ import annotations
@@ -52,36 +55,46 @@ def _require_component_fixture() -> Callable[[str, bool, str], None]:
     return require_component
 
 
-#: test files whose every test is heavy (new end-to-end tests there are covered too)
-HEAVY_DIRS = ("tests/sandbox/",)
+#: test files whose every test is a timing test (new end-to-end tests there are covered too)
+TIMING_DIRS = ("tests/sandbox/",)
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 
-def is_heavy(item: pytest.Item) -> bool:
-    return item.get_closest_marker("heavy") is not None or item.nodeid.startswith(HEAVY_DIRS)
+def _kind(item: pytest.Item) -> str:
+    if item.get_closest_marker("heavy") is not None:
+        return "heavy"
+    if item.get_closest_marker("timing") is not None or item.nodeid.startswith(TIMING_DIRS):
+        return "timing"
+    return "ordinary"
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by fixture parameters
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if XDIST_WORKER:  # every worker sorts alike, so their collections still match
-        items.sort(key=lambda item: not is_heavy(item))  # stable: heavy ones first
+        rank = {"heavy": 0, "ordinary": 1, "timing": 2}
+        items.sort(key=lambda item: rank[_kind(item)])  # stable within each kind
 
 
 @pytest.fixture(autouse=True)
-def _heavy_one_at_a_time(request: pytest.FixtureRequest,
-                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Under xdist, a heavy test runs only while no other heavy test does."""
-    if not (XDIST_WORKER and is_heavy(request.node)):
+def _timing_apart_from_heavy(request: pytest.FixtureRequest,
+                             tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under xdist: timing tests share a lock that a heavy test holds alone."""
+    kind = _kind(request.node)
+    if not XDIST_WORKER or kind == "ordinary":
         yield
         return
-    # the workers' base temp dirs are popen-gwN/ under the session's one
-    lock = tmp_path_factory.getbasetemp().parent / "heavy-tests.lock"
-    with lock.open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    shared = tmp_path_factory.getbasetemp().parent  # the workers' base temps are popen-gwN/ in it
+    with (shared / "xdist-heavy-turn.lock").open("a") as turn, \
+            (shared / "xdist-heavy.lock").open("a") as room:
+        fcntl.flock(turn, fcntl.LOCK_EX)  # a heavy test keeps the turn: later timing tests wait
+        fcntl.flock(room, fcntl.LOCK_EX if kind == "heavy" else fcntl.LOCK_SH)
+        if kind == "timing":
+            fcntl.flock(turn, fcntl.LOCK_UN)
         try:
             yield
         finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.flock(room, fcntl.LOCK_UN)
+            fcntl.flock(turn, fcntl.LOCK_UN)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -250,7 +250,7 @@ def test_headline_says_plainly_when_no_design_works(hand):
     assert "No tariff design in the range studied works" in text
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 def test_dask_gives_the_serial_answer(hand):
     from distributed import Client, LocalCluster
 

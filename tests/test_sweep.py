@@ -79,7 +79,7 @@ def test_serial_sweep_reports_failed_variants(tiny):
     assert data["rows"][4]["total_mw"] is None  # NaN figures of a failed row become null
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 def test_dask_sweep_on_two_worker_local_cluster(tiny):
     from distributed import Client, LocalCluster
 
@@ -189,7 +189,7 @@ def test_plan_and_value_row_matches_direct_calls(tiny):
     assert row["contribution_usd_per_year"] == pytest.approx(val.system.contribution_usd_per_year, rel=1e-9)
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 def test_cli_sweep_on_two_workers_reports_the_failing_variant(tmp_path, tiny_folder):
     grid = tmp_path / "sweep.yaml"
     grid.write_text(REAL_GRID)
@@ -261,7 +261,7 @@ def test_variants_differing_only_in_tariff_share_one_plan(tiny, monkeypatch):
         6.0 * a["total_mwh_per_year"] * 1000 / 280.0, rel=1e-9)
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 def test_cli_sweep_on_an_existing_scheduler(tmp_path, tiny_folder):
     from distributed import LocalCluster
 

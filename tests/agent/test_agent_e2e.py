@@ -160,7 +160,7 @@ def until(pred, timeout_s: float, what: str) -> float:
     raise AssertionError(f"timed out after {timeout_s} s waiting for: {what}")
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.timing  # wall-clock checks: never beside a heavy test (tests/conftest.py)
 @pytest.mark.skipif(sys.platform != "linux", reason="simulated fleets use Linux loopback")
 def test_two_sites_follow_fail_safe_and_lose_no_telemetry(tmp_path):
     svc = Service(tmp_path)

@@ -338,7 +338,7 @@ def test_schedule_applies_at_start_by_priority_then_recency(client, oadr, app) -
     assert _setpoint(client, grid, "s-b")["reason"] == "allocation"
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.timing  # wall-clock checks: never beside a heavy test (tests/conftest.py)
 def test_future_event_takes_effect_at_its_start_not_before(client, oadr, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Real time: a two-interval event 2 s ahead; the ticker applies each at its start."""
     grid = oadr["grid"]

@@ -118,7 +118,7 @@ def _setup(app, http: httpx.Client) -> dict[str, Any]:  # type: ignore[no-untype
     return {"grid_secret": grid_secret, "ven_secret": ven_secret, "other_secret": other_secret}
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.timing  # wall-clock checks: never beside a heavy test (tests/conftest.py)
 @pytest.mark.parametrize("version", ["3.1.0", "3.0.1"])
 def test_third_party_client_as_bl_and_ven(app, live, venv_python, version,  # type: ignore[no-untyped-def]
                                           require_component) -> None:

@@ -41,7 +41,7 @@ def ud_python(require_component) -> str:  # type: ignore[no-untyped-def]
     return str(py)
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.timing  # wall-clock checks: never beside a heavy test (tests/conftest.py)
 def test_oadr30_ven_ud_reads_and_schedules_on_time(app, ud_python) -> None:  # type: ignore[no-untyped-def]
     empty_tables(app.state.offtake.engine)
     with app.state.offtake.sessions() as session:

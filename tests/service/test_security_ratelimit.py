@@ -88,7 +88,7 @@ def _rss_kib(pid: int, field: str = "VmRSS") -> int:
     raise AssertionError(field)
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 def test_token_flood_from_many_addresses_keeps_memory_and_healthz(tmp_path: Path) -> None:
     """A real server (argon2 at production cost: 64 MiB per check) flooded from 12 loopback
     addresses with wrong secrets for random client ids, 12 requests in flight at once."""

@@ -108,7 +108,7 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
     assert token not in text and token.split(".")[2] not in text
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 @pytest.mark.postgres
 def test_workers_die_with_a_killed_supervisor_and_the_port_is_reusable(  # type: ignore[no-untyped-def]
         pg_schema_url, tmp_path: Path) -> None:

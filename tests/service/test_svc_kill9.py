@@ -62,7 +62,7 @@ def variant(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, int]:
     return request.getfixturevalue("pg_schema_url"), workers
 
 
-@pytest.mark.heavy  # never two at once under xdist (tests/conftest.py)
+@pytest.mark.heavy  # loads several cores: never beside a timing test (tests/conftest.py)
 def test_kill9_between_commit_and_answer_loses_nothing(variant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from offtake.service.domain.clients import create_client
     from offtake.service.domain.sites import create_site
