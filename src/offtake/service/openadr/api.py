@@ -22,19 +22,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError, OfftakeError
 from offtake.service.deps import SessionDep, StateDep
 from offtake.service.domain.common import ConflictError, now
 from offtake.service.domain.metering import ingest_readings
-from offtake.service.models import Client, MeterReading
+from offtake.service.models import Client, MeterReading, Setpoint
 from offtake.service.openadr import callbacks, core, mapping, schedule
 from offtake.service.openadr import schemas as oa
 from offtake.service.openadr.auth import Scope, fetch_token, require_scope
 from offtake.service.openadr.core import Names, Obj, Version
-from offtake.service.openadr.notify import Change
+from offtake.service.openadr.notify import AFTER_SETPOINT, Change
 from offtake.service.openadr.runtime import ensure_tables, runtime
 from offtake.service.openadr.store import (
     OadrEvent,
@@ -520,6 +520,7 @@ def build_router(version: str) -> APIRouter:
     def _to_sub(row: OadrSubscription) -> Obj:
         body = json.loads(row.body)
         body.pop("_version", None)
+        body.pop(AFTER_SETPOINT, None)
         out = {"id": row.subscription_id, "createdDateTime": core.iso(row.created_at),
                "modificationDateTime": core.iso(row.modified_at), "objectType": "SUBSCRIPTION",
                "clientID": row.owner_client_id, **body}
@@ -541,13 +542,18 @@ def build_router(version: str) -> APIRouter:
             raise NotFoundError(f"unknown subscription '{sub_id}'")
         return row
 
-    def _sub_body(session: Session, body: Any) -> str:
+    def _sub_body(session: Session, body: Any, after_setpoint: int | None = None) -> str:
+        """The stored body; ``after_setpoint``: the newest setpoint id when the
+        subscription was created (None: now), older setpoint versions are not announced."""
         if body.program_id:
             core.program(session, body.program_id)  # 404 if unknown
         for op in body.object_operations:
             callbacks.check_url(op.callback_url)  # 400 for a refused target (SSRF)
         d = body.model_dump(mode="json", by_alias=True, exclude_none=True)
         d["_version"] = V.name
+        if after_setpoint is None:
+            after_setpoint = session.scalar(select(func.max(Setpoint.setpoint_id))) or 0
+        d[AFTER_SETPOINT] = after_setpoint
         return json.dumps(d)
 
     @router.get("/subscriptions", summary="searchSubscriptions (own; admin: all)")
@@ -611,7 +617,8 @@ def build_router(version: str) -> APIRouter:
         ensure_tables(state)
         row = _sub_for(session, actor, subscriptionID)
         body = _parse(SubIn, raw)
-        row.body = _sub_body(session, body)
+        # an update keeps the creation mark (a subscription made before this fix has none: 0)
+        row.body = _sub_body(session, body, int(json.loads(row.body).get(AFTER_SETPOINT, 0)))
         row.client_name, row.program_id = body.client_name, body.program_id or ""
         row.modified_at = now()
         session.commit()

@@ -4,8 +4,13 @@ When a site's setpoint changes, its event changes (``PUT``; ``POST`` for the fir
 setpoint), and every subscription to ``EVENT`` objects of that event's program whose
 owner may read the site gets a :class:`~offtake.service.openadr.schemas.Notification`
 at its ``callbackUrl``.  Each (subscription, event, seq) is claimed in
-``oadr_deliveries`` before it is sent, so with several workers exactly one sends it;
+```oadr_deliveries`` before it is sent, so with several workers exactly one sends it;
 a failed POST is retried with exponential back-off, then marked ``failed``.
+
+A subscription hears only setpoint changes committed after it was created: it stores
+the highest ``setpoints.setpoint_id`` of its creation (:data:`AFTER_SETPOINT` in its
+body) and older setpoint versions are not announced to it, however late the watcher
+scans them.  (Setpoint ids rise in commit order, so nothing newer is missed.)
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from offtake.service.openadr.store import OadrDelivery, OadrSubscription
 from offtake.service.security import READERS_ALL, parse_roles
 
 log = logging.getLogger(__name__)
+#: key in a subscription's stored body: the newest setpoint id when it was created
+AFTER_SETPOINT = "_after_setpoint"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class Change:
     targets31: list[str] | None = None
     #: VEN client ids the object is aimed at beyond its owner (None: every VEN)
     audience: frozenset[str] | None = frozenset()
+    #: for a setpoint event: the id of the newest setpoint row it announces (subscriptions
+    #: created after that row was committed do not hear it)
+    setpoint_id: int | None = None
 
     def payload(self, version: str) -> dict[str, object]:
         """The notification body for a subscriber of ``version``."""
@@ -98,6 +108,8 @@ def matching(subs: Iterable[OadrSubscription], change: Change,
                 and not _addressed(change, sub.owner_client_id):
             continue
         raw = json.loads(sub.body)
+        if change.setpoint_id is not None and change.setpoint_id <= int(raw.get(AFTER_SETPOINT, 0)):
+            continue  # the subscription was made after this setpoint (it reads it by GET)
         version = raw.get("_version", "3.0.1")
         if version == "3.1.0":
             spec31 = oa.SubscriptionIn31.model_validate(raw)

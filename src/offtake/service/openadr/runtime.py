@@ -88,11 +88,11 @@ class OpenADRRuntime:
                 self.watermark = newest
                 return []
             rows = session.execute(
-                select(Setpoint.site_id, func.max(Setpoint.seq))
+                select(Setpoint.site_id, func.max(Setpoint.setpoint_id))
                 .where(Setpoint.setpoint_id > self.watermark, Setpoint.setpoint_id <= newest)
                 .group_by(Setpoint.site_id)).tuples().all()
-            seqs = dict(rows)
-            site_views = views.sites(session, actor=WATCHER, site_ids=list(seqs),
+            newest_of = dict(rows)
+            site_views = views.sites(session, actor=WATCHER, site_ids=list(newest_of),
                                      active_only=False)
         self.watermark = newest
         changes = []
@@ -105,7 +105,8 @@ class OpenADRRuntime:
                 body=core.V301.out(obj), body31=core.V31.out(obj),
                 owner_client_id=site.owner_client_id,
                 targets=[oa.ValuesMap.model_validate(t) for t in obj["_t301"]],
-                targets31=obj["targets"], audience=frozenset({site.owner_client_id})))
+                targets31=obj["targets"], audience=frozenset({site.owner_client_id}),
+                setpoint_id=newest_of[site.site_id]))
         return changes
 
     def tick(self) -> float:
