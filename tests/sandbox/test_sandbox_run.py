@@ -87,7 +87,7 @@ def test_sandbox_run_end_to_end(tmp_path, require_component):
 
 
 def test_sandbox_run_bad_options_exit_2(tmp_path):
-    for args in (["--hours", "2"], ["--speed", "0"], ["--design", "revenue_share"], ["--design", "auction"],
+    for args in (["--hours", "2"], ["--speed", "0"], ["--hours", "10", "--speed", "1200"], ["--design", "revenue_share"], ["--design", "auction"],
                  ["--level", "-1"], ["--level", "nan"], ["--sites-per-region", "0"], ["--regions", "9"],
                  ["--from", "2031-01-01"], ["--from", "not-a-date"], ["--scenario", "no-such-scenario"]):
         p = subprocess.run([sys.executable, "-m", "offtake.cli", "sandbox", "run", *args,

@@ -50,6 +50,10 @@ def register(app: typer.Typer) -> None:
             raise InputError("--hours/--days: at least 5 simulated hours (one per injected fault)")
         if not math.isfinite(speed) or not 0 < speed <= 7200:
             raise InputError("--speed: must be in (0, 7200]")
+        if n * 3600 / speed < 40:
+            raise InputError(f"--hours/--days x 3600/--speed: the replay lasts {n * 3600 / speed:.0f} s of wall time; "
+                             "it needs at least 40 s so the last injected fault (at 4/5 of the run, 5 s long) has "
+                             "time to recover before the end")
         if not 1 <= regions <= 7:
             raise InputError("--regions: must be between 1 and 7")
         check_counts(sites, miners, pods)
