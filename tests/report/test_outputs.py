@@ -13,26 +13,15 @@ import yaml
 from typer.testing import CliRunner
 
 from offtake.cli import app
-from offtake.scenario.tiny import write_tiny_scenario
 
 runner = CliRunner()
-RUN = ["--resolution", "1h", "--paths", "300", "--tariff", "10"]  # at Rs 10/kWh the tiny scenario's miners pay: MW sited
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return write_tiny_scenario(tmp_path_factory.mktemp("sc") / "tiny")
-
-
-@pytest.fixture(scope="module")
-def run1(tiny, tmp_path_factory) -> Path:
-    """One `offtake run` for the module's checks; it also exports the plan to PyPSA
-    (``../net.nc``, read by test_run_exports_pypsa) instead of a second identical run."""
-    out = tmp_path_factory.mktemp("run") / "one"
-    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out), *RUN,
-                              "--export-pypsa", str(out.parent / "net.nc")])
-    assert res.exit_code == 0, res.output
-    return out
+def run1(tiny_run) -> Path:
+    """The session's run at Rs 10/kWh (tests/report/conftest.py); it also exported the plan to
+    PyPSA (``../net.nc``, read by test_run_exports_pypsa) instead of a second identical run."""
+    return tiny_run.out
 
 
 def _figures(summary: dict) -> dict:
@@ -96,10 +85,8 @@ def test_compare_refuses_runs_of_different_resolution(run1, tiny, tmp_path) -> N
     assert data["comparable"] is False
 
 
-def test_compare_tariff_change_reads_like_a_report(run1, tiny, tmp_path) -> None:
-    out2 = tmp_path / "t30"
-    res = runner.invoke(app, ["run", "--scenario", str(tiny), "--out", str(out2), *RUN[:-2], "--tariff", "8"])
-    assert res.exit_code == 0, res.output
+def test_compare_tariff_change_reads_like_a_report(run1, tiny_run_tariff_8) -> None:
+    out2 = tiny_run_tariff_8.out  # the same job at Rs 8/kWh, its scenario in another folder
     from offtake.commands import _common
 
     old = _common.console.width

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from offtake.cli import app
-from offtake.scenario.tiny import write_tiny_scenario
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -18,17 +17,11 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    base = tmp_path_factory.mktemp("run")
-    sc = write_tiny_scenario(base / "tiny")
-    out = base / "out"
-    # DECISION (#12): the plan sites only MW whose investors' NPV >= 0 at the offered tariff; the tiny mining type
-    # (V = 60 USD/MWh, C = 100,000 USD/MW-yr) pays at Rs 10/kWh (35.7 USD/MWh), not at Rs 22.98 (82 USD/MWh)
-    res = runner.invoke(app, ["run", "--scenario", str(sc), "--out", str(out), "--resolution", "1h", "--paths", "400",
-                              "--tariff", "10"])
-    assert res.exit_code == 0, res.output
-    assert "MW to offer" in res.output and "Does it pay?" in res.output
-    return out
+def run_dir(tiny_run):
+    # the session's run at Rs 10/kWh (tests/report/conftest.py). DECISION (#12): the plan sites only
+    # MW whose investors' NPV >= 0 at the offered tariff; the tiny mining type pays at Rs 10/kWh
+    assert "MW to offer" in tiny_run.output and "Does it pay?" in tiny_run.output
+    return tiny_run.out
 
 
 def test_outputs_and_summary(run_dir):
@@ -52,13 +45,9 @@ def test_outputs_and_summary(run_dir):
         assert section in html
 
 
-def test_compare_two_runs(run_dir, tmp_path):
-    sc = write_tiny_scenario(tmp_path / "tiny")
-    out2 = tmp_path / "out2"
-    res = runner.invoke(app, ["run", "--scenario", str(sc), "--out", str(out2), "--resolution", "1h", "--paths", "400",
-                              "--tariff", "30"])
-    assert res.exit_code == 0, res.output
-    cmp = runner.invoke(app, ["compare", str(run_dir), str(out2), "--json"])
+def test_compare_two_runs(run_dir, tiny_run_tariff_8):
+    # against the same job at Rs 8/kWh, run on a copy of the scenario in another folder
+    cmp = runner.invoke(app, ["compare", str(run_dir), str(tiny_run_tariff_8.out), "--json"])
     data = json.loads(cmp.output)
     keys = {r["key"] for r in data["changed"]}
     assert "tariff_pkr_per_kwh" in keys
