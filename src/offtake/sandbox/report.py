@@ -45,6 +45,19 @@ def _mean_mw(g: pd.DataFrame) -> float:
     return float(g["energy_mwh"].sum() / covered_h) if covered_h > 0 else 0.0
 
 
+def _overlap_mw(reg: pd.DataFrame, a: pd.Timestamp, b: pd.Timestamp) -> float:
+    """Metered MW of [a, b): per site, each reading's mean MW weighted by its overlap with the
+    interval (readings cross hour boundaries at high speed), summed over sites."""
+    lo = reg["start"].where(reg["start"] > a, a)
+    hi = reg["end"].where(reg["end"] < b, b)
+    ov = (hi - lo).dt.total_seconds().clip(lower=0)
+    if not len(reg) or ov.sum() <= 0:
+        return 0.0
+    w = pd.DataFrame({"site": reg["site"], "ov": ov, "e": reg["mean_mw"] * ov})
+    g = w[w["ov"] > 0].groupby("site")[["ov", "e"]].sum()
+    return float((g["e"] / g["ov"]).sum())
+
+
 def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hours: list[dict],
           readings: dict[str, list[dict]], sent: dict[str, list[str]], faults: list[dict],
           invoices: dict, step_s: float, timing: dict) -> dict:
@@ -68,7 +81,7 @@ def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hour
         # past its end: telemetry is not aligned to the simulated clock)
         inside = reg[(reg["start"] >= h["ws"] + grace) & (reg["end"] <= h["we"] + slack)]
         checked = len(inside) > 0
-        draw_hour = sum(_mean_mw(g) for _, g in whole.groupby("site")) if len(whole) else 0.0
+        draw_hour = _overlap_mw(reg, h["ws"], h["we"])
         draw = sum(_mean_mw(g) for _, g in inside.groupby("site")) if len(inside) else 0.0
         allowed = float(inside.groupby("site")["allowed_mw"].max().sum()) if len(inside) else 0.0
         tol_abs = fleet[h["region"]] * TOL_SITE_REL
