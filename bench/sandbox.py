@@ -95,6 +95,10 @@ def run_case(days: float, speed: float, regions: int, sites_per_region: int, min
         "readings_stored": sum(v["stored"] for v in s["telemetry"].values()),
         "latency_p50_s": s["latency_s"]["p50"], "latency_p90_s": s["latency_s"]["p90"],
         "invoices": len(s["invoices"]["invoices"]),
+        "invoiced_energy_mpkr": round(sum(i["energy_charge_pkr"] for i in s["invoices"]["invoices"]) / 1e6, 1),
+        "invoiced_penalty_mpkr": round(sum(i["penalty_pkr"] for i in s["invoices"]["invoices"]) / 1e6, 1),
+        "mwh_invoiced": round(sum(i["energy_mwh"] for i in s["invoices"]["invoices"])),
+        "mwh_metered": round(sum(b["mwh_delivered"] for b in s["by_region"].values())),
         "invoice_vs_value_model": {r: round(b["invoice_vs_value_model"], 4) if b["invoice_vs_value_model"] is not None
                                    else None for r, b in s["by_region"].items()}})
     return fig

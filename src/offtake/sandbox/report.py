@@ -159,12 +159,15 @@ def build(out: Path, opt: Any, prog: Programme, plans: dict[str, SitePlan], hour
             "hours_curtailed_plan": int((t["plan_mw"] < fleet[r] * 0.999).sum()),
             "invoiced_mwh": float(ri["energy_mwh"].sum()) if len(ri) else 0.0,
             "invoiced_pkr": float(ri["total_pkr"].sum()) if len(ri) else 0.0,
+            "invoiced_energy_pkr": float(ri["energy_charge_pkr"].sum()) if len(ri) else 0.0,
+            "invoiced_penalty_pkr": float(ri["penalty_pkr"].sum()) if len(ri) else 0.0,
             "value_model_revenue_pkr": at_metered[r]["revenue_pkr"],
             "value_model_contribution_pkr": at_metered[r]["contribution_pkr"],
             "plan_revenue_pkr": at_plan[r]["revenue_pkr"],
             "plan_contribution_pkr": at_plan[r]["contribution_pkr"]}
         b = by_region[r]
-        b["invoice_vs_value_model"] = (b["invoiced_pkr"] / b["value_model_revenue_pkr"] - 1
+        # energy charges against the value model (penalties for excess draw are not energy revenue)
+        b["invoice_vs_value_model"] = (b["invoiced_energy_pkr"] / b["value_model_revenue_pkr"] - 1
                                        if b["value_model_revenue_pkr"] else None)
     n_checked = int(table["checked"].sum())
     checkable = n_checked >= 0.9 * len(table)
@@ -292,7 +295,8 @@ def _html(s: dict, table: pd.DataFrame, png: bytes, lat_png: bytes) -> str:
     money = "".join(
         f"<tr><td>{e(r)}</td><td>{b['fleet_mw']:,.1f}</td><td>{b['mwh_delivered']:,.0f}</td><td>{b['mwh_signal']:,.0f}</td>"
         f"<td>{b['mwh_plan']:,.0f}</td><td>{b['hours_curtailed']}</td><td>{b['hours_curtailed_plan']}</td>"
-        f"<td>{b['invoiced_mwh']:,.0f}</td><td>{_money(b['invoiced_pkr'])}</td>"
+        f"<td>{b['invoiced_mwh']:,.0f}</td><td>{_money(b['invoiced_energy_pkr'])}</td>"
+        f"<td>{_money(b['invoiced_penalty_pkr'])}</td>"
         f"<td>{_money(b['value_model_revenue_pkr'])}</td><td>{_money(b['value_model_contribution_pkr'])}</td>"
         f"<td>{_money(b['plan_revenue_pkr'])}</td><td>{_money(b['plan_contribution_pkr'])}</td></tr>"
         for r, b in s["by_region"].items())
@@ -324,7 +328,8 @@ applied to the metered energy (revenue = E x price; contribution = E x (price - 
 "plan" = the plan's own dispatch of these sites (capacity fixed, run only when the load's value covers the price).
 Invoices are the service's, on its simulated billing clock.</p>
 <table><tr><th>region</th><th>MW</th><th>delivered MWh</th><th>signal MWh (capped)</th><th>plan MWh</th>
-<th>hours curtailed</th><th>plan hours curtailed</th><th>invoiced MWh</th><th>invoiced</th><th>value model revenue</th>
+<th>hours curtailed</th><th>plan hours curtailed</th><th>invoiced MWh</th><th>invoiced energy</th>
+<th>invoiced penalties</th><th>value model revenue</th>
 <th>value model contribution</th><th>plan revenue</th><th>plan contribution</th></tr>{money}</table>
 <p>Invoiced months: {e(', '.join(inv['months']))}; {len(inv['invoices'])} invoices.</p><ul>{refused}</ul>
 <h2>Injected faults</h2><table><tr><th>fault</th><th>where</th><th>safe draw after [s]</th>
