@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 KEY = "sandbox-signing-key-that-is-long-enough-0123456789"
+HTTP_TIMEOUT_S = 60.0
 
 
 def free_port() -> int:
@@ -149,6 +150,8 @@ class Service:
         self.proc: subprocess.Popen | None = None
         self.admin: dict[str, str] = {}
         self.grid: dict[str, str] = {}
+        # one connection pool; generous timeout: 20 agents starting on 2 cores can stall the service
+        self.http = httpx.Client(timeout=HTTP_TIMEOUT_S)
 
     def start(self, timeout_s: float = 90.0) -> None:
         self.log = open(self.out / "serve.log", "w")  # noqa: SIM115 (closed in stop())
@@ -158,7 +161,7 @@ class Service:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                if httpx.get(f"{self.url}/docs", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/docs", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -180,24 +183,25 @@ class Service:
             self.proc.wait(10)
             self.log.close()
             self.proc = None
+        self.http.close()
 
     def token(self, cid: str, secret: str) -> dict[str, str]:
-        r = httpx.post(f"{self.url}/auth/token", data={"grant_type": "client_credentials",
+        r = self.http.post(f"{self.url}/auth/token", data={"grant_type": "client_credentials",
                                                         "client_id": cid, "client_secret": secret})
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def client(self, cid: str, role: str) -> str:
-        r = httpx.post(f"{self.url}/api/v1/clients", headers=self.admin,
+        r = self.http.post(f"{self.url}/api/v1/clients", headers=self.admin,
                        json={"name": cid, "roles": [role], "client_id": cid})
         r.raise_for_status()
         return str(r.json()["client_secret"])
 
     def regions(self) -> set[str]:
-        return {r["region_id"] for r in httpx.get(f"{self.url}/api/v1/regions", headers=self.grid).json()}
+        return {r["region_id"] for r in self.http.get(f"{self.url}/api/v1/regions", headers=self.grid).json()}
 
     def post_signal(self, region: str, start: datetime, end: datetime, mw: float, kind: str) -> None:
-        r = httpx.post(f"{self.url}/api/v1/surplus-signals", headers=self.grid, json={"signals": [{
+        r = self.http.post(f"{self.url}/api/v1/surplus-signals", headers=self.grid, json={"signals": [{
             "region_id": region, "interval_start": start.isoformat(),
             "interval_end": end.isoformat(), "available_mw": round(max(mw, 0.0), 6), "kind": kind}]})
         r.raise_for_status()
@@ -209,7 +213,7 @@ class Service:
         a, stop = since, datetime.now(UTC) + timedelta(minutes=1)
         while a < stop:
             b = a + timedelta(minutes=10)
-            r = httpx.get(f"{self.url}/api/v1/sites/{site_id}/meter-readings", headers=self.grid,
+            r = self.http.get(f"{self.url}/api/v1/sites/{site_id}/meter-readings", headers=self.grid,
                           params={"start": a.isoformat(), "end": b.isoformat(), "limit": 5000})
             r.raise_for_status()
             got += r.json()

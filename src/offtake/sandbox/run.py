@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 
@@ -63,7 +62,9 @@ def agent_config(s: SitePlan, d: Path, proxy_port: int, secret: str, udp_port: i
         "service": {"url": f"http://127.0.0.1:{proxy_port}", "client_id": f"op-{s.site_id}",
                     "client_secret": secret, "poll_interval_s": 0.5},
         "failsafe": {"link_timeout_s": LINK_TIMEOUT_S, "underfrequency_hz": 49.7, "trip_hold_s": 0.5},
-        "control": {"interval_s": 0.3, "ramp_up_mw_per_min": max(60.0, s.mw * 60),
+        # a fleet sweep reads every simulated device over TCP; sweep larger fleets less often (a new
+        # setpoint or a trip acts at once on the latest sweep, the agent's fast path)
+        "control": {"interval_s": round(max(0.3, s.units * 0.01), 2), "ramp_up_mw_per_min": max(60.0, s.mw * 60),
                     "tolerance_mw": round(s.mw * TOL_SITE_REL, 4)},
         "telemetry": {"interval_s": 0.5, "sample_s": 0.1},
         "meter": {"feed": "udp", "udp_host": "127.0.0.1", "udp_port": udp_port}}
@@ -126,7 +127,7 @@ class Sandbox:
             body["tariff_adder_pkr_per_kwh"] = self.opt.level
             if self.opt.floor:
                 body["tariff_floor_pkr_per_kwh"] = self.opt.floor
-        httpx.post(f"{svc.url}/api/v1/sites", headers=svc.grid, json=body).raise_for_status()
+        svc.http.post(f"{svc.url}/api/v1/sites", headers=svc.grid, json=body).raise_for_status()
         return secret
 
     def post(self, svc: Service, prog: Programme, frame: pd.DataFrame, kind: str, hours: range,
@@ -146,9 +147,9 @@ class Sandbox:
                                "price_pkr_per_kwh": round(max(float(prog.marginal_pkr_per_kwh.iloc[j][r]), 0.0), 4),
                                "kind": kind})
         if prices and self.opt.design != "flat":
-            httpx.post(f"{svc.url}/api/v1/prices", headers=svc.grid, json={"prices": prices}).raise_for_status()
+            svc.http.post(f"{svc.url}/api/v1/prices", headers=svc.grid, json={"prices": prices}).raise_for_status()
         if signals:
-            httpx.post(f"{svc.url}/api/v1/surplus-signals", headers=svc.grid,
+            svc.http.post(f"{svc.url}/api/v1/surplus-signals", headers=svc.grid,
                        json={"signals": signals}).raise_for_status()
 
     def run(self, progress: Any = None) -> dict:
@@ -176,9 +177,10 @@ class Sandbox:
                                                         indent=1))
                 sites.append(s)
                 s.start()
+                time.sleep(0.2)          # stagger: each agent boots its simulated fleet at full power
             # commissioning (not part of the replay): simulated fleets boot at full power; wait
             # until every agent has taken control and reported its safe draw
-            svc.wait_safe(sites, timeout_s=90, safe_mw={s.site_id: safe_mw(s) * 1.5 + 1e-4 for s in prog.sites})
+            svc.wait_safe(sites, timeout_s=90 + 10 * len(sites), safe_mw={s.site_id: safe_mw(s) * 1.5 + 1e-4 for s in prog.sites})
             actual = prog.signal_mw
             forecast = (actual * (1 + self.opt.forecast_error * rng.standard_normal(actual.shape))).clip(lower=0)
             n = len(actual)
@@ -188,7 +190,7 @@ class Sandbox:
             injectors: list[threading.Thread] = []
             hours: list[dict] = []
             wall_origin = datetime.now(UTC) + timedelta(seconds=1.0)
-            clock = httpx.put(f"{svc.url}/api/v1/admin/sim-clock", headers=svc.admin, json={
+            clock = svc.http.put(f"{svc.url}/api/v1/admin/sim-clock", headers=svc.admin, json={
                 "wall_origin": wall_origin.isoformat(), "sim_origin": prog.hours[0].isoformat(),
                 "speed": self.opt.speed})
             clock.raise_for_status()
@@ -253,17 +255,17 @@ class Sandbox:
         months = sorted({t.strftime("%Y-%m") for t in prog.hours.tz_convert("Asia/Karachi")})
         last = pd.Timestamp(months[-1] + "-01", tz="Asia/Karachi") + pd.offsets.MonthBegin(1)
         now = datetime.now(UTC)
-        httpx.put(f"{svc.url}/api/v1/admin/sim-clock", headers=svc.admin, json={
+        svc.http.put(f"{svc.url}/api/v1/admin/sim-clock", headers=svc.admin, json={
             "wall_origin": now.isoformat(), "sim_origin": (last + pd.Timedelta(minutes=1)).isoformat(),
             "speed": self.opt.speed}).raise_for_status()
         out: dict[str, Any] = {"months": months, "invoices": [], "refused": []}
         for m in months:
-            r = httpx.post(f"{svc.url}/api/v1/invoices", headers=svc.grid, json={"period": m})
+            r = svc.http.post(f"{svc.url}/api/v1/invoices", headers=svc.grid, json={"period": m})
             if r.status_code == 201:
                 out["invoices"] += r.json()
             else:
                 out["refused"].append({"period": m, "status": r.status_code, "answer": r.json()})
-        out["ledger_balance"] = httpx.get(f"{svc.url}/api/v1/ledger/balance", headers=svc.grid).json()
+        out["ledger_balance"] = svc.http.get(f"{svc.url}/api/v1/ledger/balance", headers=svc.grid).json()
         return out
 
     # ---------------------------------------------------------------- faults
@@ -274,13 +276,13 @@ class Sandbox:
         rec["at"] = datetime.now(UTC).isoformat()
         site = next(s for s in sites if s.region == region)
         if kind == "emergency_curtailment":
-            r = httpx.post(f"{svc.url}/api/v1/emergency-curtailments", headers=svc.grid,
+            r = svc.http.post(f"{svc.url}/api/v1/emergency-curtailments", headers=svc.grid,
                            json={"region_id": region, "reason": "sandbox: regional shortage"})
             r.raise_for_status()
             cid = r.json()["curtailment_id"]
             rec.update(region=region, sites_affected=r.json()["sites_affected"])
             time.sleep(min(step_s * 0.6, 3.0))
-            httpx.post(f"{svc.url}/api/v1/emergency-curtailments/{cid}/release",
+            svc.http.post(f"{svc.url}/api/v1/emergency-curtailments/{cid}/release",
                        headers=svc.grid).raise_for_status()
             rec["released"] = datetime.now(UTC).isoformat()
         elif kind == "link_loss":
