@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
 
         console.print(f"sandbox: planning sites under {opt.design} {opt.level:g}, then the service and one "
-                      f"agent per site (started one at a time), then {n} simulated hours at {3600 / speed:g} s each",
+                      f"agent per site, then {n} simulated hours at {3600 / speed:g} s each",
                       highlight=False)
         with Progress(console=console) as bar:
             task = bar.add_task("simulated clock", total=n)

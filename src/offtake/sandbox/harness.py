@@ -220,18 +220,6 @@ class Service:
             a = b
         return got
 
-    def wait_first_reading(self, site: SiteRun, timeout_s: float) -> bool:
-        """Wait until the service has stored a reading of ``site`` (False after ``timeout_s``)."""
-        since = datetime.now(UTC) - timedelta(minutes=1)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            r = self.http.get(f"{self.url}/api/v1/sites/{site.site_id}/meter-readings", headers=self.grid,
-                              params={"start": since.isoformat(), "limit": 1})
-            if r.status_code == 200 and r.json():
-                return True
-            time.sleep(0.2)
-        return False
-
     def wait_safe(self, sites: list[SiteRun], timeout_s: float, safe_mw: float | dict[str, float]) -> None:
         """Commissioning: wait until every site has reported a reading at or below its safe draw
         (one figure for all, or per site id)."""

@@ -177,9 +177,7 @@ class Sandbox:
                                                         indent=1))
                 sites.append(s)
                 s.start()
-                # one agent at a time: each boots its fleet and gets its token (argon2-checked secret)
-                # before the next starts; all at once, 20 agents queued on the token endpoint for ~100 s
-                svc.wait_first_reading(s, timeout_s=20)
+                time.sleep(0.2)          # stagger: each agent boots its simulated fleet at full power
             # commissioning (not part of the replay): simulated fleets boot at full power; wait
             # until every agent has taken control and reported its safe draw
             svc.wait_safe(sites, timeout_s=90 + 10 * len(sites), safe_mw={s.site_id: safe_mw(s) * 1.5 + 1e-4 for s in prog.sites})
