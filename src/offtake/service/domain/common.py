@@ -32,6 +32,19 @@ def audit(session: Session, *, actor: Principal | str, action: str, target_type:
                            detail=json.dumps(detail or {}, default=str, sort_keys=True)))
 
 
+def in_interval(q: Any, table: Any, *, region_id: str | None, start: datetime | None,
+                end: datetime | None) -> Any:
+    """Restrict a query of region intervals (signals, prices) to one region and to the rows
+    overlapping [start, end)."""
+    if region_id:
+        q = q.where(table.region_id == region_id)
+    if start:
+        q = q.where(table.interval_end > start)
+    if end:
+        q = q.where(table.interval_start < end)
+    return q
+
+
 def require_writer(actor: Principal) -> None:
     if not actor.writes:
         raise ForbiddenError("this action needs the grid_operator or admin role")

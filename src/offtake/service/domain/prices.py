@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offtake.errors import InputError, NotFoundError
-from offtake.service.domain.common import audit, now, require_writer
+from offtake.service.domain.common import audit, in_interval, now, require_writer
 from offtake.service.models import Region, RegionPrice
 from offtake.service.schemas import PriceIn, SignalKind, TariffDesign
 from offtake.service.security import Principal
@@ -70,13 +70,7 @@ def list_prices(session: Session, *, region_id: str | None = None,
                 start: datetime | None = None, end: datetime | None = None,
                 kind: SignalKind | None = None, limit: int = 1000) -> list[RegionPrice]:
     """Prices overlapping [start, end), newest interval first (then newest posted)."""
-    q = select(RegionPrice)
-    if region_id:
-        q = q.where(RegionPrice.region_id == region_id)
-    if start:
-        q = q.where(RegionPrice.interval_end > start)
-    if end:
-        q = q.where(RegionPrice.interval_start < end)
+    q = in_interval(select(RegionPrice), RegionPrice, region_id=region_id, start=start, end=end)
     if kind:
         q = q.where(RegionPrice.kind == str(kind))
     q = q.order_by(RegionPrice.interval_start.desc(), RegionPrice.price_id.desc())

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offtake.errors import NotFoundError
-from offtake.service.domain.common import audit, now, require_writer
+from offtake.service.domain.common import audit, in_interval, now, require_writer
 from offtake.service.models import Region, SurplusSignal
 from offtake.service.schemas import AllocationOutcome, SignalIn, SignalKind
 from offtake.service.security import Principal
@@ -44,13 +44,7 @@ def list_signals(session: Session, *, region_id: str | None = None,
                  start: datetime | None = None, end: datetime | None = None,
                  limit: int = 500) -> list[SurplusSignal]:
     """Signals overlapping [start, end), newest interval first."""
-    q = select(SurplusSignal)
-    if region_id:
-        q = q.where(SurplusSignal.region_id == region_id)
-    if start:
-        q = q.where(SurplusSignal.interval_end > start)
-    if end:
-        q = q.where(SurplusSignal.interval_start < end)
+    q = in_interval(select(SurplusSignal), SurplusSignal, region_id=region_id, start=start, end=end)
     q = q.order_by(SurplusSignal.interval_start.desc(), SurplusSignal.signal_id.desc())
     return list(session.scalars(q.limit(limit)))
 
