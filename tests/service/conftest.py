@@ -80,6 +80,17 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
     application.state.offtake.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def sandbox_clock_app(backend: str):  # type: ignore[no-untyped-def]
+    """One module's service with the sandbox clock enabled (same database as the other modules);
+    a module uses it by defining ``app`` as this fixture."""
+    application = create_app(Settings(database_url=backend, secret_key=SECRET,
+                                      allocation_tick_s=0, sandbox_clock=True,
+                                      pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}"))
+    yield application
+    application.state.offtake.engine.dispose()
+
+
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     reset_tables(app)

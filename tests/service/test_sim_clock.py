@@ -19,13 +19,9 @@ PENALTY = 50.0  # PKR/kWh, the default
 
 
 @pytest.fixture(scope="module")
-def app(backend: str):  # type: ignore[no-untyped-def]
+def app(sandbox_clock_app):  # type: ignore[no-untyped-def]
     """This module's service runs with the sandbox clock enabled (same database)."""
-    application = create_app(Settings(database_url=backend, secret_key=SECRET,
-                                      allocation_tick_s=0, sandbox_clock=True,
-                                      pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}"))
-    yield application
-    application.state.offtake.engine.dispose()
+    return sandbox_clock_app
 
 
 def _iso(t: datetime) -> str:

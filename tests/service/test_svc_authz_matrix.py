@@ -148,13 +148,9 @@ CLOCK_ROUTES = [k for k in MATRIX if k[1] == "/api/v1/admin/sim-clock"]
 
 
 @pytest.fixture(scope="module")
-def app(backend: str):  # type: ignore[no-untyped-def]
+def app(sandbox_clock_app):  # type: ignore[no-untyped-def]
     """The service with the sandbox clock enabled (same database as the other modules)."""
-    application = create_app(Settings(database_url=backend, secret_key=SECRET,
-                                      allocation_tick_s=0, sandbox_clock=True,
-                                      pubsub_channel=f"offtake_test_{uuid.uuid4().hex[:8]}"))
-    yield application
-    application.state.offtake.engine.dispose()
+    return sandbox_clock_app
 
 
 def _core_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
