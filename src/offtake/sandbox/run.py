@@ -11,7 +11,7 @@ import json
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,6 @@ def tightest_start(scenario: Any, days: float) -> str:
 class Sandbox:
     out: Path
     opt: Options
-    log: list[dict] = field(default_factory=list)
 
     def programme(self) -> Programme:
         from offtake.economics.designs import Design
